@@ -1,0 +1,37 @@
+/**
+ * The table of `rayts` subcommands. Each lives in its own module, loaded only when it runs, so
+ * `rayts --version` never evaluates the runtime. A new command is one more row here.
+ */
+import type { Command } from "./command.ts";
+
+/** A row of the command table: what `rayts help` lists, and how to load the command. */
+export interface CommandEntry {
+  readonly name: string;
+  /** One line for the `rayts help` list. */
+  readonly summary: string;
+  readonly load: () => Promise<Command>;
+}
+
+/** Every command, in the order `rayts help` lists them. */
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: "run",
+    summary: "Run a script as the driver (also: rayts FILE)",
+    load: async () => (await import("./run-command.ts")).command,
+  },
+  {
+    name: "types",
+    summary: "Print the TypeScript declarations of module rayts, for editors",
+    load: async () => (await import("./types-command.ts")).command,
+  },
+  {
+    name: "help",
+    summary: "Show help for rayts or for one command",
+    load: async () => (await import("./help-command.ts")).command,
+  },
+];
+
+/** The command named `name`, or undefined. */
+export function findCommand(name: string): CommandEntry | undefined {
+  return COMMANDS.find((entry) => entry.name === name);
+}
