@@ -1,0 +1,88 @@
+import { SerializationError } from "../errors.ts";
+import type { Serialized } from "./types.ts";
+
+/**
+ * One contiguous frame holding a {@link Serialized}, for shared memory and sockets:
+ *
+ *   0  u32 magic "RTS1"     4  u32 buffer count     8  u64 meta length
+ *   16 per buffer: u64 offset, u64 length (offsets from the frame start)
+ *   then the meta, then each buffer at a 64-byte-aligned offset
+ *
+ * Little-endian. With the frame itself 64-byte aligned, every buffer is aligned for any element type,
+ * so `readFrame` hands out typed arrays over the frame without copying.
+ */
+const MAGIC = 0x31535452; // "RTS1" read little-endian
+const HEADER = 16;
+const ENTRY = 16;
+const ALIGN = 64;
+
+const align = (n: number) => Math.ceil(n / ALIGN) * ALIGN;
+
+/** Bytes `writeFrame` needs for `s`. */
+export function frameSize(s: Serialized): number {
+  let size = HEADER + ENTRY * s.buffers.length + s.meta.length;
+  for (const b of s.buffers) size = align(size) + b.byteLength;
+  return size;
+}
+
+/** Writes `s` into `dest` (exactly `frameSize(s)` bytes, ideally starting 64-byte aligned in memory). */
+export function writeFrame(s: Serialized, dest: Uint8Array): void {
+  const size = frameSize(s);
+  if (dest.length !== size) {
+    throw new RangeError(
+      `Frame destination has ${dest.length} bytes: frameSize() says ${size}; allocate exactly that`,
+    );
+  }
+  const view = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
+  view.setUint32(0, MAGIC, true);
+  view.setUint32(4, s.buffers.length, true);
+  setU64(view, 8, s.meta.length);
+  let pos = HEADER + ENTRY * s.buffers.length;
+  dest.set(s.meta, pos);
+  pos += s.meta.length;
+  s.buffers.forEach((b, i) => {
+    const start = align(pos);
+    dest.fill(0, pos, start);
+    setU64(view, HEADER + ENTRY * i, start);
+    setU64(view, HEADER + ENTRY * i + 8, b.byteLength);
+    dest.set(b, start);
+    pos = start + b.byteLength;
+  });
+}
+
+/** Reads a frame without copying: `meta` and every buffer are views of `bytes`. */
+export function readFrame(bytes: Uint8Array): Serialized {
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (bytes.length < HEADER || view.getUint32(0, true) !== MAGIC) {
+    throw new SerializationError(
+      "Cannot read frame: bad header; the bytes are not a frame written by writeFrame",
+    );
+  }
+  const count = view.getUint32(4, true);
+  const metaStart = HEADER + ENTRY * count;
+  const metaEnd = metaStart + getU64(view, 8);
+  if (metaEnd > bytes.length) throw truncated(bytes.length);
+  const buffers: Uint8Array[] = new Array(count);
+  for (let i = 0; i < count; i++) {
+    const start = getU64(view, HEADER + ENTRY * i);
+    const end = start + getU64(view, HEADER + ENTRY * i + 8);
+    if (start < metaEnd || end > bytes.length) throw truncated(bytes.length);
+    buffers[i] = bytes.subarray(start, end);
+  }
+  return { meta: bytes.subarray(metaStart, metaEnd), buffers };
+}
+
+function truncated(length: number): SerializationError {
+  return new SerializationError(
+    `Cannot read frame: its table points past its ${length} bytes; the frame is truncated or corrupt`,
+  );
+}
+
+function setU64(view: DataView, at: number, n: number): void {
+  view.setUint32(at, n >>> 0, true);
+  view.setUint32(at + 4, Math.floor(n / 2 ** 32), true);
+}
+
+function getU64(view: DataView, at: number): number {
+  return view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32;
+}
