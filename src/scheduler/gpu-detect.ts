@@ -52,3 +52,25 @@ function parseIds(out: string): number[] {
   }
   return [...new Set(ids)].sort((a, b) => a - b);
 }
+
+/**
+ * {@link detectGpus} for synchronous start-up (the driver's first `put` may start the embedded
+ * cluster): same answer, without the event loop. Costs nothing when `nvidia-smi` is not on PATH.
+ */
+export function detectGpusSync(options: DetectGpusOptions = {}): number[] {
+  const PATH = options.path ?? process.env.PATH ?? "";
+  const tool = Bun.which("nvidia-smi", { PATH });
+  if (tool === null) return [];
+  try {
+    const r = Bun.spawnSync([tool, ...QUERY], {
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "ignore",
+      env: { ...process.env, PATH },
+      timeout: options.timeoutMs ?? 10_000,
+    });
+    return r.exitCode === 0 ? parseIds(r.stdout.toString()) : [];
+  } catch {
+    return [];
+  }
+}

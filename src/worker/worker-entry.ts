@@ -1,5 +1,91 @@
-// Placeholder Worker entry (replaced by the core runtime): answers pings so the build can be tested.
+/**
+ * The entry of every Bun Worker of a node. It installs module `rayts` for user code, waits for the
+ * node's init message, then runs what the node sends: tasks, an actor and its calls.
+ */
+
+import { ObjectStoreFullError } from "../errors.ts";
+import { installRaytsModule } from "../loader/rayts-module.ts";
+import { makeActorHandle } from "../runtime/actor-handle.ts";
+import { setCore } from "../runtime/context.ts";
+import { Core } from "../runtime/core.ts";
+import { moduleHalted } from "../runtime/function-registry.ts";
+import { markWorkerThread } from "../runtime/loading-mode.ts";
+import type { ActorCallDispatch, ActorCreateDispatch, Payload, TaskDispatch } from "../runtime/protocol.ts";
+import { ShmArena } from "../store/shm-arena.ts";
+import { installConsolePrefix } from "./console-prefix.ts";
+import { Executor, taskContext } from "./executor.ts";
+import { WorkerLink } from "./worker-link.ts";
+import type { WorkerInit } from "./worker-proc.ts";
+
 declare const self: Worker;
+
+installRaytsModule();
+markWorkerThread(() => taskContext.getStore() !== undefined, moduleHalted);
+
+let link: WorkerLink | undefined;
+let executor: Executor | undefined;
+
+function start(init: WorkerInit): void {
+  link = new WorkerLink(init.nodeId, init.shmHeader);
+  const arena = init.shmHeader !== 0 ? ShmArena.fromAddress(init.shmHeader) : undefined;
+  const core = new Core({
+    api: link,
+    caller: init.callerId,
+    arena,
+    alloc: (size) => {
+      const off = arena === undefined ? -1 : arena.alloc(size);
+      if (off < 0) {
+        const s = arena?.stats();
+        throw new ObjectStoreFullError(
+          `Object store is full: ${s?.used ?? 0} bytes used of ${s?.capacity ?? 0}, ${size} asked for; raise objectStoreMemory or drop and free() refs`,
+        );
+      }
+      return off;
+    },
+    jobId: init.jobId,
+    namespace: init.namespace,
+    workerId: `${init.nodeId.slice(0, 8)}-${init.callerId}`,
+    jobEnv: init.jobEnv,
+    currentTask: () => taskContext.getStore(),
+    makeActorHandle,
+  });
+  setCore(core);
+  executor = new Executor(core, link);
+  const ex = executor;
+  installConsolePrefix(() => ex.currentName(), init.logToDriver);
+}
+
 self.onmessage = (event: MessageEvent) => {
-  self.postMessage({ pong: event.data });
+  const batch = event.data as Array<{ t: string; [k: string]: unknown }>;
+  for (const m of batch) {
+    switch (m.t) {
+      case "init":
+        start(m as unknown as WorkerInit);
+        break;
+      case "task":
+        executor?.enqueue(m as unknown as TaskDispatch);
+        break;
+      case "actor":
+        void executor?.createActor(m as unknown as ActorCreateDispatch);
+        break;
+      case "call":
+        executor?.call(m as unknown as ActorCallDispatch);
+        break;
+      case "reply":
+        link?.onReply(m.id as number, m.ok as boolean, m.v, m.e as Payload | undefined);
+        break;
+      case "cancel":
+        executor?.cancel(m.taskId as string);
+        break;
+      case "yield":
+        executor?.yieldQueued();
+        break;
+    }
+  }
 };
+
+// A user's stray rejection (a promise nobody awaited) must not kill the worker and its queue.
+process.on("unhandledRejection", (reason: unknown) => {
+  if (reason instanceof Error && reason.name === "DriverCodeHalted") return;
+  console.error("Unhandled rejection in remote code:", reason);
+});

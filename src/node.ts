@@ -1,0 +1,563 @@
+/**
+ * A node [Ray's raylet]: the worker pool, the local scheduler, the shm object store and the object
+ * table. It implements {@link NodeApi} for every caller: the in-process driver calls it directly,
+ * Worker threads through their message channel (see `worker-link.ts`), and a network transport can
+ * front it unchanged.
+ */
+import { GetTimeoutError, type ObjectLostError } from "./errors.ts";
+import type { Head } from "./head.ts";
+import { ActorManager } from "./runtime/actor-manager.ts";
+import { randomId } from "./runtime/ids.ts";
+import { keptAlive } from "./runtime/keep-alive.ts";
+import type { CallerId, NodeApi, StreamStep } from "./runtime/node-api.ts";
+import { toPayload } from "./runtime/payload.ts";
+import type {
+  ActorCallSpec,
+  ActorHandleState,
+  ActorSpec,
+  NodeInfo,
+  ObjectValue,
+  Payload,
+  TaskResult,
+  TaskSpec,
+} from "./runtime/protocol.ts";
+import { StreamTable } from "./runtime/stream-table.ts";
+import type { NodeContext } from "./scheduler/node-context.ts";
+import { NodeResources } from "./scheduler/node-resources.ts";
+import { TaskManager } from "./scheduler/task-manager.ts";
+import { serialize } from "./serialize/codec.ts";
+import { ObjectStore, objectLostError } from "./store/object-store.ts";
+import { ShmArena } from "./store/shm-arena.ts";
+import { WorkerPool } from "./worker/worker-pool.ts";
+import type { FromWorker, WorkerInit, WorkerProc } from "./worker/worker-proc.ts";
+
+export interface NodeConfig {
+  readonly resources: Readonly<Record<string, number>>;
+  readonly gpuIds: readonly number[];
+  readonly objectStoreMemory: number;
+  readonly jobId: string;
+  readonly namespace: string;
+  readonly logToDriver: boolean;
+  readonly entryScript: string | undefined;
+  readonly jobEnv: Readonly<Record<string, string>> | undefined;
+}
+
+type NodeState = "RUNNING" | "STOPPED";
+
+/** Per-caller counts of references and pins, so a dead worker's share can be released. */
+class CallerBook {
+  readonly refs = new Map<string, number>();
+  readonly pins = new Map<string, number>();
+}
+
+function bump(m: Map<string, number>, id: string, d: number): void {
+  const n = (m.get(id) ?? 0) + d;
+  if (n <= 0) m.delete(id);
+  else m.set(id, n);
+}
+
+export class Node implements NodeApi, NodeContext {
+  readonly nodeId: string = randomId(16);
+  readonly store: ObjectStore;
+  readonly resources: NodeResources;
+  readonly pool: WorkerPool;
+  readonly streams: StreamTable;
+  readonly tasks: TaskManager;
+  readonly actors: ActorManager;
+  readonly #head: Head;
+  readonly #config: NodeConfig;
+  readonly #arena: ShmArena | undefined;
+  readonly #books = new Map<CallerId, CallerBook>();
+  #state: NodeState = "RUNNING";
+
+  constructor(head: Head, config: NodeConfig) {
+    this.#head = head;
+    this.#config = config;
+    this.#arena =
+      config.objectStoreMemory > 0
+        ? ShmArena.create(`/rayts_${process.pid}_${randomId(8)}`, config.objectStoreMemory)
+        : undefined;
+    this.store = new ObjectStore(this.#arena);
+    this.store.reclaimHook = () => Bun.gc(true);
+    this.resources = new NodeResources(config.resources, config.gpuIds);
+    this.streams = new StreamTable(this.store);
+    this.tasks = new TaskManager(this);
+    this.actors = new ActorManager(this, head);
+    this.pool = new WorkerPool(
+      {
+        onMessages: (w, batch) => this.#onMessages(w, batch),
+        onExit: (w, code, err) => this.#onWorkerExit(w, code, err),
+        init: (callerId) => this.#workerInit(callerId),
+      },
+      Math.max(1, Math.ceil(config.resources.CPU ?? 1)),
+    );
+    head.registerNode(this.info());
+    this.pool.prestart(Math.min(2, Math.max(1, Math.ceil(config.resources.CPU ?? 1))));
+  }
+
+  get state(): NodeState {
+    return this.#state;
+  }
+
+  get shmHeaderAddress(): number {
+    return this.#arena?.headerAddress ?? 0;
+  }
+
+  get arena(): ShmArena | undefined {
+    return this.#arena;
+  }
+
+  info(): NodeInfo {
+    return {
+      nodeId: this.nodeId,
+      address: "",
+      alive: this.#state === "RUNNING",
+      resources: this.resources.total(),
+      labels: {},
+    };
+  }
+
+  #workerInit(callerId: number): WorkerInit {
+    const c = this.#config;
+    return {
+      t: "init",
+      callerId,
+      nodeId: this.nodeId,
+      jobId: c.jobId,
+      namespace: c.namespace,
+      shmHeader: this.shmHeaderAddress,
+      logToDriver: c.logToDriver,
+      entryScript: c.entryScript,
+      jobEnv: c.jobEnv,
+    };
+  }
+
+  // ---- NodeContext ---------------------------------------------------------------------------
+
+  #book(caller: CallerId): CallerBook | undefined {
+    if (caller === 0) return undefined;
+    let b = this.#books.get(caller);
+    if (b === undefined) {
+      b = new CallerBook();
+      this.#books.set(caller, b);
+    }
+    return b;
+  }
+
+  holdFor(caller: CallerId, id: string): void {
+    if (this.store.addRef(id)) {
+      const b = this.#book(caller);
+      if (b !== undefined) bump(b.refs, id, 1);
+    }
+  }
+
+  pinArgs(
+    argRefs: ReadonlyArray<readonly [number, string]>,
+    contained: readonly string[],
+  ): string | undefined {
+    let lost: string | undefined;
+    for (const [, id] of argRefs) if (!this.store.addRef(id)) lost ??= id;
+    for (const id of contained) if (!this.store.addRef(id)) lost ??= id;
+    return lost;
+  }
+
+  unpinArgs(argRefs: ReadonlyArray<readonly [number, string]>, contained: readonly string[]): void {
+    for (const [, id] of argRefs) this.store.removeRef(id);
+    for (const id of contained) this.store.removeRef(id);
+  }
+
+  argValues(caller: CallerId, argRefs: ReadonlyArray<readonly [number, string]>): ObjectValue[] {
+    const out: ObjectValue[] = [];
+    for (const [, id] of argRefs) out.push(this.#handOut(caller, id, this.store.peek(id) as ObjectValue));
+    return out;
+  }
+
+  /** Gives a caller an object's value, pinning its shm block until the caller unpins it. */
+  #handOut(caller: CallerId, id: string, v: ObjectValue): ObjectValue {
+    if (v.payload.t === 1) {
+      this.store.pin(id);
+      const b = this.#book(caller);
+      if (b !== undefined) bump(b.pins, id, 1);
+    }
+    return v;
+  }
+
+  lostError(id: string): ObjectLostError {
+    return objectLostError(id);
+  }
+
+  errorPayload(err: Error): Payload {
+    return toPayload(serialize(err, "error"), undefined, () => -1);
+  }
+
+  dropPayload(p: Payload): void {
+    if (p.t === 1) this.store.freeShm(p.off);
+  }
+
+  warn(message: string): void {
+    process.stderr.write(`rayts: warning: ${message}\n`);
+  }
+
+  resourcesFreed(): void {
+    this.actors.placeWaiting();
+    this.tasks.schedule();
+  }
+
+  // ---- NodeApi -------------------------------------------------------------------------------
+
+  submitTask(caller: CallerId, spec: TaskSpec): void {
+    this.tasks.submit(caller, spec);
+  }
+
+  createActor(caller: CallerId, spec: ActorSpec): void {
+    this.actors.create(caller, spec);
+  }
+
+  submitActorCall(caller: CallerId, spec: ActorCallSpec): void {
+    this.actors.submitCall(caller, spec);
+  }
+
+  putObject(caller: CallerId, id: string, payload: Payload, contained: readonly string[]): void {
+    this.store.expect(id);
+    this.holdFor(caller, id);
+    this.store.seal(id, { payload, err: false }, contained);
+  }
+
+  getObjects(
+    caller: CallerId,
+    ids: readonly string[],
+    timeoutMs: number | undefined,
+  ): Promise<ObjectValue[]> {
+    const store = this.store;
+    let missing = 0;
+    for (const id of ids) {
+      if (store.isReady(id)) continue;
+      if (!store.has(id)) return Promise.reject(objectLostError(id));
+      missing++;
+    }
+    if (missing === 0)
+      return Promise.resolve(ids.map((id) => this.#handOut(caller, id, store.peek(id) as ObjectValue)));
+    const worker = caller === 0 ? undefined : this.pool.get(caller);
+    const p = new Promise<ObjectValue[]>((resolve, reject) => {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const waiting = new Set<string>();
+      const settle = () => {
+        if (timer !== undefined) clearTimeout(timer);
+        if (worker !== undefined) this.tasks.unblocked(worker);
+      };
+      const onOne = () => {
+        missing--;
+        if (missing > 0) return;
+        settle();
+        const out: ObjectValue[] = [];
+        for (const id of ids) {
+          const v = store.peek(id);
+          if (v === undefined) {
+            reject(objectLostError(id));
+            return;
+          }
+          out.push(this.#handOut(caller, id, v));
+        }
+        resolve(out);
+      };
+      for (const id of ids) {
+        if (store.isReady(id) || waiting.has(id)) {
+          if (waiting.has(id)) missing--;
+          continue;
+        }
+        waiting.add(id);
+        store.onReady(id, onOne);
+      }
+      if (timeoutMs !== undefined) {
+        timer = setTimeout(() => {
+          for (const id of waiting) store.offReady(id, onOne);
+          missing = -1;
+          settle();
+          reject(
+            new GetTimeoutError(
+              `Get timed out: ${ids.length === 1 ? `object ${ids[0]} was` : `${waiting.size} of ${ids.length} objects were`} not ready after ${timeoutMs} ms; raise timeoutMs or check that the task can run (nothing infeasible, no deadlock)`,
+            ),
+          );
+        }, timeoutMs);
+      }
+      if (worker !== undefined) this.tasks.blocked(worker);
+    });
+    return caller === 0 ? keptAlive(p) : p;
+  }
+
+  waitObjects(
+    caller: CallerId,
+    ids: readonly string[],
+    numReturns: number,
+    timeoutMs: number | undefined,
+  ): Promise<boolean[]> {
+    const store = this.store;
+    const flags = () => ids.map((id) => store.isReady(id) || !store.has(id));
+    const readyCount = () => {
+      let n = 0;
+      for (const id of ids) if (store.isReady(id) || !store.has(id)) n++;
+      return n;
+    };
+    if (readyCount() >= numReturns || timeoutMs === 0) return Promise.resolve(flags());
+    const worker = caller === 0 ? undefined : this.pool.get(caller);
+    const p = new Promise<boolean[]>((resolve) => {
+      let done = false;
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const pending = ids.filter((id) => !store.isReady(id) && store.has(id));
+      const finish = () => {
+        if (done) return;
+        done = true;
+        if (timer !== undefined) clearTimeout(timer);
+        for (const id of pending) store.offReady(id, check);
+        if (worker !== undefined) this.tasks.unblocked(worker);
+        resolve(flags());
+      };
+      const check = () => {
+        if (readyCount() >= numReturns) queueMicrotask(finish);
+      };
+      for (const id of new Set(pending)) store.onReady(id, check);
+      if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
+      if (worker !== undefined) this.tasks.blocked(worker);
+    });
+    return caller === 0 ? keptAlive(p) : p;
+  }
+
+  addRefs(caller: CallerId, ids: readonly string[]): void {
+    const b = this.#book(caller);
+    for (const id of ids) if (this.store.addRef(id) && b !== undefined) bump(b.refs, id, 1);
+  }
+
+  removeRefs(caller: CallerId, ids: readonly string[]): void {
+    const b = this.#book(caller);
+    for (const id of ids) {
+      if (b !== undefined) {
+        if (!b.refs.has(id)) continue;
+        bump(b.refs, id, -1);
+      }
+      this.store.removeRef(id);
+    }
+  }
+
+  unpin(caller: CallerId, id: string): void {
+    const b = this.#book(caller);
+    if (b !== undefined) {
+      if (!b.pins.has(id)) return;
+      bump(b.pins, id, -1);
+    }
+    this.store.unpin(id);
+  }
+
+  cancel(_caller: CallerId, objectId: string, force: boolean, recursive: boolean): void {
+    this.tasks.cancel(objectId.slice(0, 20), force, recursive);
+  }
+
+  killActor(_caller: CallerId, actorId: string, noRestart: boolean): void {
+    this.actors.kill(actorId, noRestart);
+  }
+
+  async getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined> {
+    return this.actors.lookup(name, namespace);
+  }
+
+  streamNext(_caller: CallerId, taskId: string, index: number): Promise<StreamStep> {
+    const step = this.streams.next(taskId, index);
+    return step instanceof Promise ? (_caller === 0 ? keptAlive(step) : step) : Promise.resolve(step);
+  }
+
+  dropStream(_caller: CallerId, taskId: string): void {
+    this.streams.drop(taskId);
+  }
+
+  freeObjects(_caller: CallerId, ids: readonly string[]): void {
+    for (const id of ids) this.store.free(id);
+  }
+
+  async nodes(): Promise<NodeInfo[]> {
+    this.#head.registerNode(this.info());
+    return this.#head.nodes();
+  }
+
+  async clusterResources(): Promise<Record<string, number>> {
+    return this.resources.total();
+  }
+
+  async availableResources(): Promise<Record<string, number>> {
+    return this.resources.available();
+  }
+
+  // ---- workers -------------------------------------------------------------------------------
+
+  #onMessages(w: WorkerProc, batch: FromWorker[]): void {
+    for (const m of batch) {
+      try {
+        this.#onMessage(w, m);
+      } catch (err) {
+        this.#rpcFailed(w, m, err);
+      }
+    }
+  }
+
+  #onMessage(w: WorkerProc, m: FromWorker): void {
+    switch (m.t) {
+      case "done":
+        if (w.state === "ACTOR") this.actors.onCallResult(w, m as unknown as TaskResult);
+        else this.tasks.onResult(w, m as unknown as TaskResult);
+        return;
+      case "item":
+        this.streams.push(
+          m.taskId as string,
+          m.index as number,
+          m.payload as Payload,
+          m.err === true,
+          m.contained as string[] | undefined,
+        );
+        return;
+      case "returned":
+        this.tasks.onReturned(w, m.taskIds as string[]);
+        return;
+      case "actorReady":
+        this.actors.onReady(m.actorId as string);
+        return;
+      case "actorFailed":
+        this.actors.onCtorFailed(m.actorId as string, m.error as Payload);
+        return;
+      case "cast":
+        this.#cast(w.id, m.m as string, m.a as unknown[]);
+        return;
+      case "rpc":
+        this.#rpc(w, m.id as number, m.m as string, m.a as unknown[]);
+        return;
+      default:
+        throw new Error(`Unknown message from worker ${w.id}: ${String(m.t)}`);
+    }
+  }
+
+  #cast(caller: CallerId, method: string, a: unknown[]): void {
+    switch (method) {
+      case "submitTask":
+        this.submitTask(caller, a[0] as TaskSpec);
+        return;
+      case "createActor":
+        this.createActor(caller, a[0] as ActorSpec);
+        return;
+      case "submitActorCall":
+        this.submitActorCall(caller, a[0] as ActorCallSpec);
+        return;
+      case "putObject":
+        this.putObject(caller, a[0] as string, a[1] as Payload, a[2] as string[]);
+        return;
+      case "addRefs":
+        this.addRefs(caller, a[0] as string[]);
+        return;
+      case "removeRefs":
+        this.removeRefs(caller, a[0] as string[]);
+        return;
+      case "unpin":
+        this.unpin(caller, a[0] as string);
+        return;
+      case "cancel":
+        this.cancel(caller, a[0] as string, a[1] as boolean, a[2] as boolean);
+        return;
+      case "killActor":
+        this.killActor(caller, a[0] as string, a[1] as boolean);
+        return;
+      case "freeObjects":
+        this.freeObjects(caller, a[0] as string[]);
+        return;
+      case "dropStream":
+        this.dropStream(caller, a[0] as string);
+        return;
+      default:
+        throw new Error(`Unknown call from a worker: ${method}`);
+    }
+  }
+
+  #rpc(w: WorkerProc, id: number, method: string, a: unknown[]): void {
+    let p: Promise<unknown>;
+    switch (method) {
+      case "getObjects":
+        p = this.getObjects(w.id, a[0] as string[], a[1] as number | undefined);
+        break;
+      case "waitObjects":
+        p = this.waitObjects(w.id, a[0] as string[], a[1] as number, a[2] as number | undefined);
+        break;
+      case "getNamedActor":
+        p = this.getNamedActor(a[0] as string, a[1] as string);
+        break;
+      case "streamNext":
+        p = this.streamNext(w.id, a[0] as string, a[1] as number);
+        break;
+      case "nodes":
+        p = this.nodes();
+        break;
+      case "clusterResources":
+        p = this.clusterResources();
+        break;
+      case "availableResources":
+        p = this.availableResources();
+        break;
+      default:
+        p = Promise.reject(new Error(`Unknown request from a worker: ${method}`));
+    }
+    p.then(
+      (v) => w.send({ t: "reply", id, ok: true, v }),
+      (e: unknown) =>
+        w.send({
+          t: "reply",
+          id,
+          ok: false,
+          e: this.errorPayload(e instanceof Error ? e : new Error(String(e))),
+        }),
+    );
+  }
+
+  /** A worker's request failed on the node: its results become that error, not a crash. */
+  #rpcFailed(w: WorkerProc, m: FromWorker, err: unknown): void {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (m.t === "cast" && (m.m === "submitTask" || m.m === "submitActorCall")) {
+      const spec = (m.a as unknown[])[0] as {
+        taskId: string;
+        numReturns?: number;
+        opts?: { numReturns: number };
+      };
+      const n = spec.numReturns ?? spec.opts?.numReturns ?? 1;
+      const payload = this.errorPayload(error);
+      for (let i = 1; i <= n; i++)
+        this.store.seal(spec.taskId + i.toString(16).padStart(8, "0"), { payload, err: true }, undefined);
+      return;
+    }
+    if (m.t === "cast" && m.m === "createActor") {
+      const spec = (m.a as unknown[])[0] as ActorSpec;
+      this.actors.failCreation(spec, error);
+      return;
+    }
+    this.warn(`A request from worker ${w.id} failed: ${error.message}`);
+  }
+
+  #onWorkerExit(w: WorkerProc, code: number, error: string | undefined): void {
+    if (this.#state !== "RUNNING") return;
+    const b = this.#books.get(w.id);
+    this.#books.delete(w.id);
+    if (b !== undefined) {
+      for (const [id, n] of b.refs) this.store.removeRef(id, n);
+      for (const [id, n] of b.pins) for (let i = 0; i < n; i++) this.store.unpin(id);
+    }
+    if (w.actorId !== undefined) this.actors.workerDied(w, code, error);
+    else this.tasks.workerDied(w, code, error);
+    this.resourcesFreed();
+  }
+
+  /** Stops every worker and releases the shm segment. */
+  close(): void {
+    if (this.#state === "STOPPED") return;
+    this.#state = "STOPPED";
+    this.pool.close();
+    this.tasks.closeAll();
+    this.actors.closeAll();
+    this.store.clear();
+    if (this.#arena !== undefined) {
+      this.#arena.unlink();
+      this.#arena.close();
+    }
+  }
+}

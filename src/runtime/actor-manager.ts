@@ -1,0 +1,437 @@
+/**
+ * Actors on a node: placement, a dedicated worker each, calls in submission order, restarts after a
+ * crash (`maxRestarts`, `maxTaskRetries`), `kill`, and names per namespace through the head.
+ */
+import { ActorDiedError, RaytsError } from "../errors.ts";
+import type { Head } from "../head.ts";
+import type { NodeContext } from "../scheduler/node-context.ts";
+import type { Allocation } from "../scheduler/node-resources.ts";
+import type { WorkerProc } from "../worker/worker-proc.ts";
+import { objectIdFor } from "./ids.ts";
+import type { CallerId } from "./node-api.ts";
+import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskResult } from "./protocol.ts";
+
+export type ActorState = "PENDING" | "ALIVE" | "RESTARTING" | "DEAD";
+
+interface CallRecord {
+  readonly spec: ActorCallSpec;
+  readonly returnIds: readonly string[];
+  deps: number;
+  attempt: number;
+}
+
+interface ActorRecord {
+  readonly spec: ActorSpec;
+  state: ActorState;
+  worker: WorkerProc | undefined;
+  alloc: Allocation | undefined;
+  readonly queue: CallRecord[];
+  readonly inflight: Map<string, CallRecord>;
+  restarts: number;
+  deps: number;
+  death: Payload | undefined;
+  waitingPlacement: boolean;
+}
+
+export class ActorManager {
+  readonly #ctx: NodeContext;
+  readonly #head: Head;
+  readonly #actors = new Map<string, ActorRecord>();
+  readonly #aliases = new Map<string, string>();
+  readonly #waiting: ActorRecord[] = [];
+  readonly #warned = new Set<string>();
+
+  constructor(ctx: NodeContext, head: Head) {
+    this.#ctx = ctx;
+    this.#head = head;
+  }
+
+  get size(): number {
+    return this.#actors.size;
+  }
+
+  states(): Array<{ actorId: string; className: string; state: ActorState; name: string | undefined }> {
+    return [...this.#actors.values()].map((a) => ({
+      actorId: a.spec.actorId,
+      className: a.spec.cls.name,
+      state: a.state,
+      name: a.spec.opts.name,
+    }));
+  }
+
+  #resolve(actorId: string): ActorRecord | undefined {
+    return this.#actors.get(this.#aliases.get(actorId) ?? actorId);
+  }
+
+  /** Creates an actor. Throws when its name is taken (and `getIfExists` is not set). */
+  create(_caller: CallerId, spec: ActorSpec): void {
+    const name = spec.opts.name;
+    if (name !== undefined) {
+      const taken = this.#head.claimName(spec.namespace, name, {
+        actorId: spec.actorId,
+        detached: spec.opts.lifetime === "detached",
+      });
+      if (taken !== undefined) {
+        if (spec.opts.getIfExists) {
+          this.#aliases.set(spec.actorId, taken.actorId);
+          return;
+        }
+        throw new RaytsError(
+          `Actor name "${name}" is already taken in namespace "${spec.namespace}": pick another name, kill the existing actor, or pass getIfExists: true to reuse it`,
+        );
+      }
+    }
+    const rec: ActorRecord = {
+      spec,
+      state: "PENDING",
+      worker: undefined,
+      alloc: undefined,
+      queue: [],
+      inflight: new Map(),
+      restarts: 0,
+      deps: 0,
+      death: undefined,
+      waitingPlacement: false,
+    };
+    this.#actors.set(spec.actorId, rec);
+    const lost = this.#ctx.pinArgs(spec.argRefs, spec.contained);
+    if (lost !== undefined) {
+      this.#die(
+        rec,
+        this.#ctx.errorPayload(
+          new ActorDiedError(`Actor ${spec.cls.name} cannot start: an argument object is lost`, {
+            cause: this.#ctx.lostError(lost),
+          }),
+        ),
+      );
+      return;
+    }
+    for (const [, id] of spec.argRefs) {
+      if (this.#ctx.store.isReady(id)) continue;
+      rec.deps++;
+      this.#ctx.store.onReady(id, () => {
+        if (--rec.deps === 0) this.#place(rec);
+      });
+    }
+    if (!this.#ctx.resources.isFeasible(spec.opts.placementDemand)) this.#warnInfeasible(rec);
+    if (rec.deps === 0) this.#place(rec);
+  }
+
+  #place(rec: ActorRecord): void {
+    if (rec.state === "DEAD") return;
+    for (const [, id] of rec.spec.argRefs) {
+      const v = this.#ctx.store.peek(id);
+      if (v?.err) {
+        this.#die(rec, v.payload);
+        return;
+      }
+    }
+    const alloc = this.#ctx.resources.tryAcquire(rec.spec.opts.placementDemand);
+    if (alloc === undefined) {
+      if (!rec.waitingPlacement) {
+        rec.waitingPlacement = true;
+        this.#waiting.push(rec);
+      }
+      return;
+    }
+    rec.waitingPlacement = false;
+    rec.alloc = alloc;
+    const w = this.#ctx.pool.takeForActor(rec.spec.actorId);
+    rec.worker = w;
+    const s = rec.spec;
+    w.send({
+      t: "actor",
+      actorId: s.actorId,
+      cls: s.cls,
+      args: s.args,
+      argRefs: s.argRefs,
+      argValues: this.#ctx.argValues(w.id, s.argRefs),
+      maxConcurrency: s.opts.maxConcurrency,
+      name: s.cls.name,
+      namespace: s.namespace,
+      gpuIds: alloc.gpuIds,
+      resources: s.opts.demand,
+      env: s.env,
+    });
+  }
+
+  /** Creating an actor for a worker failed on the node (a taken name): the actor exists, dead. */
+  failCreation(spec: ActorSpec, err: Error): void {
+    if (this.#actors.has(spec.actorId)) return;
+    const rec: ActorRecord = {
+      spec,
+      state: "PENDING",
+      worker: undefined,
+      alloc: undefined,
+      queue: [],
+      inflight: new Map(),
+      restarts: 0,
+      deps: 0,
+      death: undefined,
+      waitingPlacement: false,
+    };
+    this.#actors.set(spec.actorId, rec);
+    rec.state = "DEAD";
+    rec.death = this.#ctx.errorPayload(
+      new ActorDiedError(`Actor ${spec.cls.name} was not created: ${err.message}`, { cause: err }),
+    );
+  }
+
+  /** Resources were freed: place actors that were waiting for room, in creation order. */
+  placeWaiting(): void {
+    if (this.#waiting.length === 0) return;
+    const waiting = this.#waiting.splice(0);
+    for (const rec of waiting) {
+      rec.waitingPlacement = false;
+      if (rec.state === "PENDING" || rec.state === "RESTARTING") this.#place(rec);
+    }
+  }
+
+  /** The actor's constructor finished. */
+  onReady(actorId: string): void {
+    const rec = this.#actors.get(actorId);
+    if (rec === undefined || rec.state === "DEAD") return;
+    rec.state = "ALIVE";
+    const { placementDemand, demand } = rec.spec.opts;
+    if (rec.alloc !== undefined && placementDemand !== demand) {
+      // Ray's rule: 1 CPU to place the actor, none while it lives (unless asked for explicitly).
+      this.#ctx.resources.release(rec.alloc);
+      rec.alloc = this.#ctx.resources.tryAcquire(demand);
+      this.#ctx.resourcesFreed();
+    }
+    this.#pump(rec);
+  }
+
+  /** The constructor threw: the actor is dead and every call fails with that cause. */
+  onCtorFailed(actorId: string, error: Payload): void {
+    const rec = this.#actors.get(actorId);
+    if (rec === undefined) return;
+    const w = rec.worker;
+    rec.worker = undefined;
+    this.#die(rec, error);
+    if (w !== undefined) this.#ctx.pool.terminate(w);
+  }
+
+  submitCall(caller: CallerId, spec: ActorCallSpec): void {
+    const returnIds: string[] = [];
+    for (let i = 1; i <= spec.numReturns; i++) {
+      const id = objectIdFor(spec.taskId, i);
+      returnIds.push(id);
+      this.#ctx.store.expect(id);
+      this.#ctx.holdFor(caller, id);
+    }
+    const call: CallRecord = { spec, returnIds, deps: 0, attempt: 0 };
+    const rec = this.#resolve(spec.actorId);
+    if (rec === undefined) {
+      const err = new ActorDiedError(
+        `Actor ${spec.actorId} does not exist: it was never created here or is gone; check the handle`,
+      );
+      this.#seal(call, this.#ctx.errorPayload(err));
+      return;
+    }
+    if (rec.state === "DEAD") {
+      this.#seal(call, rec.death as Payload);
+      return;
+    }
+    const max = rec.spec.opts.maxPendingCalls;
+    if (max > 0 && rec.queue.length + rec.inflight.size >= max) {
+      this.#seal(
+        call,
+        this.#ctx.errorPayload(
+          new RaytsError(
+            `Actor ${rec.spec.cls.name} has ${max} calls pending (maxPendingCalls): wait for some results before submitting more`,
+          ),
+        ),
+      );
+      return;
+    }
+    const lost = this.#ctx.pinArgs(spec.argRefs, spec.contained);
+    if (lost !== undefined) {
+      this.#seal(call, this.#ctx.errorPayload(this.#ctx.lostError(lost)));
+      return;
+    }
+    for (const [, id] of spec.argRefs) {
+      if (this.#ctx.store.isReady(id)) continue;
+      call.deps++;
+      this.#ctx.store.onReady(id, () => {
+        if (--call.deps === 0) this.#pump(rec);
+      });
+    }
+    rec.queue.push(call);
+    this.#pump(rec);
+  }
+
+  /** Sends calls in submission order while the one at the front has its arguments. */
+  #pump(rec: ActorRecord): void {
+    if (rec.state !== "ALIVE" || rec.worker === undefined) return;
+    const w = rec.worker;
+    while (rec.queue.length > 0 && (rec.queue[0] as CallRecord).deps === 0) {
+      const call = rec.queue.shift() as CallRecord;
+      const argErr = this.#argError(call);
+      if (argErr !== undefined) {
+        this.#seal(call, argErr);
+        this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+        continue;
+      }
+      rec.inflight.set(call.spec.taskId, call);
+      const s = call.spec;
+      w.send({
+        t: "call",
+        taskId: s.taskId,
+        method: s.method,
+        args: s.args,
+        argRefs: s.argRefs,
+        argValues: this.#ctx.argValues(w.id, s.argRefs),
+        numReturns: s.numReturns,
+        name: s.name,
+      });
+    }
+  }
+
+  #argError(call: CallRecord): Payload | undefined {
+    for (const [, id] of call.spec.argRefs) {
+      const v = this.#ctx.store.peek(id);
+      if (v?.err) return v.payload;
+    }
+    return undefined;
+  }
+
+  onCallResult(w: WorkerProc, r: TaskResult): void {
+    const rec = w.actorId === undefined ? undefined : this.#actors.get(w.actorId);
+    const call = rec?.inflight.get(r.taskId);
+    if (rec === undefined || call === undefined) {
+      for (const p of r.values) this.#ctx.dropPayload(p);
+      return;
+    }
+    rec.inflight.delete(r.taskId);
+    if (r.errorName !== undefined) this.#seal(call, r.values[0] as Payload);
+    else
+      for (let i = 0; i < call.returnIds.length; i++) {
+        this.#ctx.store.seal(
+          call.returnIds[i] as string,
+          { payload: r.values[i] as Payload, err: false },
+          r.contained[i],
+        );
+      }
+    this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+  }
+
+  #seal(call: CallRecord, payload: Payload): void {
+    for (const id of call.returnIds) this.#ctx.store.seal(id, { payload, err: true }, undefined);
+  }
+
+  /** The actor's worker exited: restart it if allowed, else the actor is dead. */
+  workerDied(w: WorkerProc, code: number, error: string | undefined): void {
+    const rec = w.actorId === undefined ? undefined : this.#actors.get(w.actorId);
+    if (rec === undefined || rec.worker !== w || rec.state === "DEAD") return;
+    rec.worker = undefined;
+    const why =
+      error !== undefined ? `it threw outside a method: ${error}` : `its worker exited with code ${code}`;
+    this.#lost(rec, why);
+  }
+
+  #lost(rec: ActorRecord, why: string): void {
+    if (rec.alloc !== undefined && rec.alloc.state !== "RELEASED") this.#ctx.resources.release(rec.alloc);
+    rec.alloc = undefined;
+    const max = rec.spec.opts.maxRestarts;
+    const name = rec.spec.cls.name;
+    if (max < 0 || rec.restarts < max) {
+      rec.restarts++;
+      rec.state = "RESTARTING";
+      const retryMax = rec.spec.opts.maxTaskRetries;
+      const inflight = [...rec.inflight.values()];
+      rec.inflight.clear();
+      const again: CallRecord[] = [];
+      for (const call of inflight) {
+        if (retryMax < 0 || call.attempt < retryMax) {
+          call.attempt++;
+          again.push(call);
+        } else {
+          this.#seal(
+            call,
+            this.#ctx.errorPayload(
+              new ActorDiedError(
+                `Actor ${name} died while running ${call.spec.name} (${why}); it is restarting, but maxTaskRetries does not allow retrying the call`,
+              ),
+            ),
+          );
+          this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+        }
+      }
+      rec.queue.unshift(...again);
+      this.#ctx.resourcesFreed();
+      this.#place(rec);
+      return;
+    }
+    const restarts = max === 0 ? "" : ` after ${rec.restarts} restarts (maxRestarts ${max})`;
+    this.#die(
+      rec,
+      this.#ctx.errorPayload(
+        new ActorDiedError(
+          `Actor ${name} died: ${why}${restarts}; set maxRestarts to restart it automatically`,
+        ),
+      ),
+    );
+  }
+
+  #die(rec: ActorRecord, death: Payload): void {
+    if (rec.state === "DEAD") return;
+    rec.state = "DEAD";
+    rec.death = death;
+    for (const call of rec.inflight.values()) {
+      this.#seal(call, death);
+      this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+    }
+    rec.inflight.clear();
+    for (const call of rec.queue.splice(0)) {
+      this.#seal(call, death);
+      this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+    }
+    if (rec.alloc !== undefined && rec.alloc.state !== "RELEASED") this.#ctx.resources.release(rec.alloc);
+    rec.alloc = undefined;
+    if (rec.spec.opts.name !== undefined)
+      this.#head.releaseName(rec.spec.namespace, rec.spec.opts.name, rec.spec.actorId);
+    this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
+    this.#ctx.resourcesFreed();
+  }
+
+  kill(actorId: string, noRestart: boolean): void {
+    const rec = this.#resolve(actorId);
+    if (rec === undefined || rec.state === "DEAD") return;
+    const w = rec.worker;
+    rec.worker = undefined;
+    if (w !== undefined) this.#ctx.pool.terminate(w);
+    const why = "it was killed with kill()";
+    if (noRestart) {
+      this.#die(rec, this.#ctx.errorPayload(new ActorDiedError(`Actor ${rec.spec.cls.name} died: ${why}`)));
+    } else this.#lost(rec, why);
+  }
+
+  lookup(name: string, namespace: string): ActorHandleState | undefined {
+    const entry = this.#head.lookupName(namespace, name);
+    if (entry === undefined) return undefined;
+    const rec = this.#actors.get(entry.actorId);
+    if (rec === undefined || rec.state === "DEAD") return undefined;
+    return {
+      actorId: rec.spec.actorId,
+      className: rec.spec.cls.name,
+      methods: rec.spec.methods,
+      name,
+      namespace,
+    };
+  }
+
+  #warnInfeasible(rec: ActorRecord): void {
+    const key = JSON.stringify(rec.spec.opts.placementDemand);
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    const missing = this.#ctx.resources.missingResources(rec.spec.opts.placementDemand);
+    this.#ctx.warn(
+      `Actor ${rec.spec.cls.name} is infeasible: it needs ${key} but the cluster has ${JSON.stringify(this.#ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
+    );
+  }
+
+  closeAll(): void {
+    this.#actors.clear();
+  }
+}

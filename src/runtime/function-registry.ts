@@ -1,0 +1,148 @@
+/**
+ * How code reaches workers. `remote(fn)` records where it was called from (the module) and a hash of
+ * the source; a worker imports that module, whose own `remote()` calls register the very same
+ * functions with their imports and top-level constants intact. Driver code in the entry script is
+ * halted while a worker loads it (see `loading-mode.ts`). Functions that no module import registers
+ * (defined inside another function, say) fall back to evaluating their source text.
+ */
+import type { FunctionDescriptor } from "./protocol.ts";
+
+const registry = new Map<string, unknown>();
+const occurrences = new Map<string, number>();
+const registeredWaiters = new Map<string, Array<() => void>>();
+const moduleLoads = new Map<string, Promise<void>>();
+const srcRoot = new URL("..", import.meta.url).pathname;
+
+/** Makes the descriptor of a function or class given to `remote()` and registers it in this thread. */
+export function describe(
+  target: object,
+  kind: "function" | "class",
+  callerStack: string | undefined,
+): FunctionDescriptor {
+  const source = Function.prototype.toString.call(target);
+  const module = callerModule(callerStack);
+  const base = `${module ?? "<eval>"}|${Bun.hash(source).toString(16)}`;
+  const n = (occurrences.get(base) ?? 0) + 1;
+  occurrences.set(base, n);
+  const id = `${base}|${n}`;
+  const name = (target as { name?: string }).name || (kind === "class" ? "AnonymousActor" : "anonymous");
+  const ctor = (target as { constructor?: { name?: string } }).constructor?.name;
+  const generator =
+    kind === "function" && (ctor === "GeneratorFunction" || ctor === "AsyncGeneratorFunction");
+  register(id, target);
+  return { id, module, source, name, kind, generator };
+}
+
+function register(id: string, target: unknown): void {
+  if (!registry.has(id)) registry.set(id, target);
+  const ws = registeredWaiters.get(id);
+  if (ws !== undefined) {
+    registeredWaiters.delete(id);
+    for (const w of ws) w();
+  }
+}
+
+/** The module file that called `remote()`: the first stack frame outside rayts' own sources. */
+function callerModule(stack: string | undefined): string | undefined {
+  if (stack === undefined) return undefined;
+  for (const line of stack.split("\n")) {
+    const m = /\(?((?:file:\/\/)?\/[^()\s]*?):\d+:\d+\)?\s*$/.exec(line);
+    if (m === null) continue;
+    let file = m[1] ?? "";
+    if (file.startsWith("file://")) file = decodeURIComponent(file.slice(7));
+    if (file.startsWith(srcRoot) || file.startsWith("/$bunfs/") || file.includes("/~BUN/")) continue;
+    return file;
+  }
+  return undefined;
+}
+
+/**
+ * Resolves a descriptor to the function or class in this thread: already registered, registered by
+ * importing its module, or evaluated from source as a last resort.
+ */
+export async function resolve(desc: FunctionDescriptor): Promise<{ target: unknown; evaluated: boolean }> {
+  const found = registry.get(desc.id);
+  if (found !== undefined) return { target: found, evaluated: false };
+  if (desc.module !== undefined) {
+    await loadModule(desc.module, desc.id);
+    const loaded = registry.get(desc.id);
+    if (loaded !== undefined) return { target: loaded, evaluated: false };
+  }
+  const target = evaluate(desc);
+  registry.set(desc.id, target);
+  return { target, evaluated: true };
+}
+
+function loadModule(module: string, id: string): Promise<void> {
+  let load = moduleLoads.get(module);
+  if (load === undefined) {
+    // The import may never settle (top-level `await get(…)` is halted forever in loading mode), so
+    // wait for it only until it settles or halts; registrations made before that point are kept.
+    load = import(module).then(
+      () => {},
+      () => {},
+    );
+    moduleLoads.set(module, load);
+  }
+  return Promise.race([load, registered(id)]);
+}
+
+function registered(id: string): Promise<void> {
+  return new Promise((resolve) => {
+    const ws = registeredWaiters.get(id);
+    if (ws === undefined) registeredWaiters.set(id, [resolve]);
+    else ws.push(resolve);
+  });
+}
+
+function evaluate(desc: FunctionDescriptor): unknown {
+  const src = desc.source;
+  try {
+    return new Function(`"use strict"; return (${src});`)();
+  } catch {
+    // A method shorthand (`name(x) { … }`) is not an expression on its own.
+    const holder = new Function(`"use strict"; return ({${src}});`)() as Record<string, unknown>;
+    const first = Object.values(holder)[0];
+    if (first === undefined)
+      throw new TypeError(`Cannot load ${desc.name} on the worker: its source is not a function`);
+    return first;
+  }
+}
+
+/**
+ * A module's driver code halted on this worker: no more registrations will come from it, so wake
+ * every waiter (each re-checks the registry, then falls back to the source). Deferred one macrotask so
+ * registrations made synchronously before the halt are already in.
+ */
+export function moduleHalted(): void {
+  setTimeout(() => {
+    for (const [id, ws] of registeredWaiters) {
+      registeredWaiters.delete(id);
+      for (const w of ws) w();
+    }
+  }, 0);
+}
+
+/**
+ * Turns a ReferenceError raised by remote code into one that says how to fix it: the identifier did
+ * not reach the worker.
+ */
+export function explainReferenceError(err: unknown, desc: FunctionDescriptor, evaluated: boolean): unknown {
+  if (!(err instanceof ReferenceError)) return err;
+  const m =
+    /^(?:Can't find variable: |Cannot access ')?([\w$]+)(?:' before initialization| is not defined)?/.exec(
+      err.message,
+    );
+  const ident = m?.[1] ?? "an identifier";
+  const where = evaluated
+    ? `${desc.name} was rebuilt from its source text, so it only sees its own code`
+    : `${desc.name} was loaded from ${desc.module}`;
+  const fix = evaluated
+    ? `define ${desc.name} at the top level of a module (or the entry script) and import or define "${ident}" there too`
+    : `define or import "${ident}" at the top level of that module, before the script's first .remote(), get or wait`;
+  const wrapped = new ReferenceError(`Remote code cannot reach "${ident}" on the worker: ${where}; ${fix}`, {
+    cause: err,
+  });
+  wrapped.stack = `${wrapped.name}: ${wrapped.message}\n${(err.stack ?? "").split("\n").slice(1).join("\n")}`;
+  return wrapped;
+}

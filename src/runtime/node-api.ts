@@ -1,0 +1,54 @@
+/**
+ * What a caller (driver, task, actor) asks of its node. The embedded driver calls a `Node` directly;
+ * a Worker thread calls it through a message channel; a remote driver (later) through a socket.
+ * Keeping one interface is what lets the node sit unchanged behind any transport.
+ */
+import type {
+  ActorCallSpec,
+  ActorHandleState,
+  ActorSpec,
+  NodeInfo,
+  ObjectValue,
+  Payload,
+  TaskSpec,
+} from "./protocol.ts";
+
+/** Identifies who is calling: 0 is the in-process driver, workers have their own ids. */
+export type CallerId = number;
+
+/** The answer to `streamNext`: the id of the next item, or the end of the stream. */
+export type StreamStep = { readonly id: string } | { readonly done: true };
+
+export interface NodeApi {
+  submitTask(caller: CallerId, spec: TaskSpec): void;
+  createActor(caller: CallerId, spec: ActorSpec): void;
+  submitActorCall(caller: CallerId, spec: ActorCallSpec): void;
+  putObject(caller: CallerId, id: string, payload: Payload, contained: readonly string[]): void;
+  /** Resolves when every object is ready; rejects with GetTimeoutError after `timeoutMs`. */
+  getObjects(caller: CallerId, ids: readonly string[], timeoutMs: number | undefined): Promise<ObjectValue[]>;
+  /** Resolves with the readiness of each id once `numReturns` are ready or the timeout passes. */
+  waitObjects(
+    caller: CallerId,
+    ids: readonly string[],
+    numReturns: number,
+    timeoutMs: number | undefined,
+  ): Promise<boolean[]>;
+  addRefs(caller: CallerId, ids: readonly string[]): void;
+  removeRefs(caller: CallerId, ids: readonly string[]): void;
+  /** A caller stopped reading a zero-copy view of a shm object. */
+  unpin(caller: CallerId, id: string): void;
+  cancel(caller: CallerId, objectId: string, force: boolean, recursive: boolean): void;
+  killActor(caller: CallerId, actorId: string, noRestart: boolean): void;
+  getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined>;
+  /** The id of stream item `index` (0-based) of a generator task, once it exists. */
+  streamNext(caller: CallerId, taskId: string, index: number): Promise<StreamStep>;
+  /** The consumer let go of a generator: release the items it never took. */
+  dropStream(caller: CallerId, taskId: string): void;
+  freeObjects(caller: CallerId, ids: readonly string[]): void;
+  nodes(): Promise<NodeInfo[]>;
+  clusterResources(): Promise<Record<string, number>>;
+  availableResources(): Promise<Record<string, number>>;
+  /** The address of the node's shm segment header in this process (0 when none). */
+  readonly shmHeaderAddress: number;
+  readonly nodeId: string;
+}

@@ -1,0 +1,470 @@
+/**
+ * The node's life cycle of normal tasks: waiting for argument objects, queued by scheduling class,
+ * leased to workers (pipelined when there is a backlog), finished, retried or cancelled.
+ *
+ * A lease is a worker holding one task's resources; while a class has a backlog, further tasks of
+ * the same class are pipelined onto existing leases (one batch per `postMessage`) instead of paying
+ * a round trip each, which is what lets small tasks run at hundreds of thousands a second.
+ */
+import { TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
+import { objectIdFor } from "../runtime/ids.ts";
+import type { CallerId } from "../runtime/node-api.ts";
+import type { ObjectValue, Payload, TaskResult, TaskSpec } from "../runtime/protocol.ts";
+import type { WorkerProc } from "../worker/worker-proc.ts";
+import type { NodeContext } from "./node-context.ts";
+import { ResourceSet } from "./resource-set.ts";
+
+export type TaskState = "WAITING" | "QUEUED" | "RUNNING" | "FINISHED";
+
+export interface TaskRecord {
+  readonly spec: TaskSpec;
+  readonly caller: CallerId;
+  readonly demand: ResourceSet;
+  readonly shape: string;
+  readonly returnIds: readonly string[];
+  state: TaskState;
+  deps: number;
+  attempt: number;
+  cancelled: boolean;
+  worker: WorkerProc | undefined;
+  children: string[] | undefined;
+}
+
+/** Most tasks pipelined onto one worker ahead of the one it runs. */
+const MAX_PIPELINE = 32;
+
+interface ShapeQueue {
+  readonly demand: ResourceSet;
+  items: TaskRecord[];
+  head: number;
+  readonly leases: Set<WorkerProc>;
+}
+
+const demandCache = new WeakMap<object, { set: ResourceSet; key: string }>();
+
+function demandOf(spec: TaskSpec): { set: ResourceSet; key: string } {
+  let d = demandCache.get(spec.opts);
+  if (d === undefined) {
+    const rec = spec.opts.demand;
+    const key = Object.keys(rec)
+      .sort()
+      .map((k) => `${k}=${rec[k]}`)
+      .join(",");
+    d = { set: ResourceSet.of(rec), key };
+    demandCache.set(spec.opts, d);
+  }
+  return d;
+}
+
+export class TaskManager {
+  readonly #ctx: NodeContext;
+  readonly #tasks = new Map<string, TaskRecord>();
+  readonly #queues = new Map<string, ShapeQueue>();
+  readonly #warned = new Set<string>();
+  #scheduling = false;
+  #again = false;
+
+  constructor(ctx: NodeContext) {
+    this.#ctx = ctx;
+  }
+
+  get(taskId: string): TaskRecord | undefined {
+    return this.#tasks.get(taskId);
+  }
+
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  /** Tasks waiting for resources, by scheduling class (for status and the infeasible warning). */
+  pendingDemand(): Array<{ demand: Record<string, number>; count: number }> {
+    const out: Array<{ demand: Record<string, number>; count: number }> = [];
+    for (const q of this.#queues.values()) {
+      const count = q.items.length - q.head;
+      if (count > 0) out.push({ demand: q.demand.toRecord(), count });
+    }
+    return out;
+  }
+
+  submit(caller: CallerId, spec: TaskSpec): void {
+    const ctx = this.#ctx;
+    const n = spec.fn.generator ? 0 : spec.opts.numReturns;
+    const returnIds: string[] = new Array(n);
+    for (let i = 0; i < n; i++) {
+      const id = objectIdFor(spec.taskId, i + 1);
+      returnIds[i] = id;
+      ctx.store.expect(id);
+      ctx.holdFor(caller, id);
+    }
+    if (spec.fn.generator) ctx.streams.open(spec.taskId, caller);
+    const d = demandOf(spec);
+    const rec: TaskRecord = {
+      spec,
+      caller,
+      demand: d.set,
+      shape: d.key,
+      returnIds,
+      state: "WAITING",
+      deps: 0,
+      attempt: 0,
+      cancelled: false,
+      worker: undefined,
+      children: undefined,
+    };
+    this.#tasks.set(spec.taskId, rec);
+    if (spec.parentTaskId !== undefined) {
+      const parent = this.#tasks.get(spec.parentTaskId);
+      if (parent !== undefined) {
+        parent.children ??= [];
+        parent.children.push(spec.taskId);
+      }
+    }
+    const lostId = ctx.pinArgs(spec.argRefs, spec.contained);
+    if (lostId !== undefined) {
+      this.#fail(rec, ctx.lostError(lostId));
+      return;
+    }
+    const sched = spec.opts.scheduling;
+    if (typeof sched === "object" && "nodeId" in sched && !sched.soft && sched.nodeId !== ctx.nodeId) {
+      this.#fail(
+        rec,
+        new TaskUnschedulableError(
+          `Task ${spec.name} cannot be scheduled: node ${sched.nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
+        ),
+      );
+      return;
+    }
+    if (!ctx.resources.isFeasible(d.set)) this.#warnInfeasible(rec);
+    for (const [, id] of spec.argRefs) {
+      if (ctx.store.isReady(id)) continue;
+      rec.deps++;
+      ctx.store.onReady(id, () => {
+        if (--rec.deps === 0 && rec.state === "WAITING") this.#enqueue(rec);
+      });
+    }
+    if (rec.deps === 0) this.#enqueue(rec);
+  }
+
+  #enqueue(rec: TaskRecord, front = false): void {
+    if (rec.cancelled) return;
+    // An argument that is itself an error fails the task without running it, as in Ray.
+    for (const [, id] of rec.spec.argRefs) {
+      const v = this.#ctx.store.peek(id);
+      if (v?.err) {
+        this.#sealAll(rec, v.payload);
+        this.#finish(rec);
+        return;
+      }
+    }
+    rec.state = "QUEUED";
+    let q = this.#queues.get(rec.shape);
+    if (q === undefined) {
+      q = { demand: rec.demand, items: [], head: 0, leases: new Set() };
+      this.#queues.set(rec.shape, q);
+    }
+    if (front) {
+      if (q.head > 0) q.items[--q.head] = rec;
+      else q.items.unshift(rec);
+    } else q.items.push(rec);
+    this.schedule();
+  }
+
+  /** Matches queued tasks to leases. Re-entrant calls coalesce into one more pass. */
+  schedule(): void {
+    if (this.#scheduling) {
+      this.#again = true;
+      return;
+    }
+    this.#scheduling = true;
+    try {
+      do {
+        this.#again = false;
+        for (const q of this.#queues.values()) this.#drain(q);
+      } while (this.#again);
+    } finally {
+      this.#scheduling = false;
+    }
+  }
+
+  #drain(q: ShapeQueue): void {
+    const ctx = this.#ctx;
+    while (q.head < q.items.length) {
+      const rec = q.items[q.head] as TaskRecord;
+      if (rec.cancelled || rec.state !== "QUEUED") {
+        q.items[q.head++] = undefined as unknown as TaskRecord;
+        continue;
+      }
+      let w: WorkerProc | undefined;
+      const alloc = ctx.resources.tryAcquire(q.demand);
+      if (alloc !== undefined) {
+        w = ctx.pool.take();
+        w.state = "LEASED";
+        w.alloc = alloc;
+        w.shape = rec.shape;
+        q.leases.add(w);
+      } else {
+        const backlog = q.items.length - q.head;
+        const depth = Math.min(MAX_PIPELINE, Math.ceil(backlog / Math.max(1, q.leases.size)));
+        let best: WorkerProc | undefined;
+        for (const l of q.leases) {
+          if (l.blocked > 0 || l.yielding || l.inflight.length > depth) continue;
+          if (best === undefined || l.inflight.length < best.inflight.length) best = l;
+        }
+        if (best === undefined) break;
+        w = best;
+      }
+      q.items[q.head++] = undefined as unknown as TaskRecord;
+      this.#dispatch(rec, w);
+    }
+    if (q.head === q.items.length) {
+      q.items.length = 0;
+      q.head = 0;
+    } else if (q.head > 1024 && q.head * 2 > q.items.length) {
+      q.items = q.items.slice(q.head);
+      q.head = 0;
+    }
+  }
+
+  #dispatch(rec: TaskRecord, w: WorkerProc): void {
+    const ctx = this.#ctx;
+    const spec = rec.spec;
+    rec.state = "RUNNING";
+    rec.worker = w;
+    w.inflight.push(spec.taskId);
+    const alloc = w.alloc;
+    const fnKnown = w.knownFns.has(spec.fn.id);
+    if (!fnKnown) w.knownFns.add(spec.fn.id);
+    w.send({
+      t: "task",
+      taskId: spec.taskId,
+      fnId: spec.fn.id,
+      fn: fnKnown ? undefined : spec.fn,
+      args: spec.args,
+      argRefs: spec.argRefs,
+      argValues: ctx.argValues(w.id, spec.argRefs),
+      numReturns: spec.opts.numReturns,
+      name: spec.name,
+      generator: spec.fn.generator,
+      gpuIds: alloc?.gpuIds ?? [],
+      resources: spec.opts.demand,
+      env: spec.env,
+      attempt: rec.attempt,
+    });
+  }
+
+  /** A worker reported a task's outcome. */
+  onResult(w: WorkerProc, r: TaskResult): void {
+    const rec = this.#tasks.get(r.taskId);
+    this.#unlink(w, r.taskId);
+    if (rec === undefined || rec.state === "FINISHED" || rec.cancelled) {
+      for (const p of r.values) this.#ctx.dropPayload(p);
+      if (rec !== undefined && rec.state !== "FINISHED") this.#finish(rec);
+      this.#afterWorkerProgress(w);
+      return;
+    }
+    if (r.errorName !== undefined) {
+      const retry = rec.spec.opts.retryExceptions;
+      const wanted = retry === true || (Array.isArray(retry) && retry.includes(r.errorName));
+      if (wanted && !r.fatal && this.#retriesLeft(rec)) {
+        for (const p of r.values) this.#ctx.dropPayload(p);
+        rec.attempt++;
+        rec.worker = undefined;
+        this.#enqueue(rec);
+        this.#afterWorkerProgress(w);
+        return;
+      }
+      this.#sealAll(rec, r.values[0] as Payload);
+    } else if (rec.spec.fn.generator) {
+      this.#ctx.streams.close(rec.spec.taskId);
+    } else {
+      for (let i = 0; i < rec.returnIds.length; i++) {
+        this.#ctx.store.seal(
+          rec.returnIds[i] as string,
+          { payload: r.values[i] as Payload, err: false },
+          r.contained[i],
+        );
+      }
+    }
+    this.#finish(rec);
+    this.#afterWorkerProgress(w);
+  }
+
+  #retriesLeft(rec: TaskRecord): boolean {
+    const max = rec.spec.opts.maxRetries;
+    return max < 0 || rec.attempt < max;
+  }
+
+  /** Seals every return (or the stream) with the same error payload. */
+  #sealAll(rec: TaskRecord, payload: Payload): void {
+    if (rec.spec.fn.generator) {
+      this.#ctx.streams.fail(rec.spec.taskId, payload);
+      return;
+    }
+    for (const id of rec.returnIds) this.#ctx.store.seal(id, { payload, err: true }, undefined);
+  }
+
+  #fail(rec: TaskRecord, err: Error): void {
+    this.#sealAll(rec, this.#ctx.errorPayload(err));
+    this.#finish(rec);
+  }
+
+  #finish(rec: TaskRecord): void {
+    if (rec.state === "FINISHED") return;
+    rec.state = "FINISHED";
+    this.#tasks.delete(rec.spec.taskId);
+    this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
+  }
+
+  #unlink(w: WorkerProc, taskId: string): void {
+    const i = w.inflight.indexOf(taskId);
+    if (i === 0) w.inflight.shift();
+    else if (i > 0) w.inflight.splice(i, 1);
+  }
+
+  /** After a worker finished or returned work: end an empty lease, or feed it. */
+  #afterWorkerProgress(w: WorkerProc): void {
+    if (w.state === "LEASED" && w.inflight.length === 0) {
+      const q = w.shape === undefined ? undefined : this.#queues.get(w.shape);
+      const hasBacklog = q !== undefined && q.head < q.items.length;
+      if (!hasBacklog) {
+        this.#endLease(w);
+        if (q !== undefined) this.#stealFor(q);
+      }
+    }
+    this.schedule();
+  }
+
+  #endLease(w: WorkerProc): void {
+    const q = w.shape === undefined ? undefined : this.#queues.get(w.shape);
+    q?.leases.delete(w);
+    if (w.alloc !== undefined) this.#ctx.resources.release(w.alloc);
+    w.alloc = undefined;
+    w.blocked = 0;
+    this.#ctx.pool.giveBack(w);
+    this.#ctx.resourcesFreed();
+  }
+
+  /** A lease went idle while another holds several queued tasks: ask that one to hand some back. */
+  #stealFor(q: ShapeQueue): void {
+    for (const l of q.leases) {
+      if (l.inflight.length > 1 && !l.yielding) {
+        l.yielding = true;
+        l.send({ t: "yield" });
+        return;
+      }
+    }
+  }
+
+  /** The worker handed back tasks it had not started. */
+  onReturned(w: WorkerProc, taskIds: readonly string[]): void {
+    w.yielding = false;
+    for (let i = taskIds.length - 1; i >= 0; i--) {
+      const id = taskIds[i] as string;
+      this.#unlink(w, id);
+      const rec = this.#tasks.get(id);
+      if (rec === undefined || rec.state !== "RUNNING") continue;
+      rec.worker = undefined;
+      rec.state = "QUEUED";
+      this.#enqueue(rec, true);
+    }
+    this.#afterWorkerProgress(w);
+  }
+
+  /** The running task of `w` waits in get/wait: lend its CPU and hand queued work elsewhere. */
+  blocked(w: WorkerProc): void {
+    if (w.state !== "LEASED" || w.alloc === undefined) return;
+    w.blocked++;
+    if (w.blocked === 1) {
+      this.#ctx.resources.releaseCpuWhileBlocked(w.alloc);
+      if (w.inflight.length > 1 && !w.yielding) {
+        w.yielding = true;
+        w.send({ t: "yield" });
+      }
+      this.schedule();
+    }
+  }
+
+  unblocked(w: WorkerProc): void {
+    if (w.state !== "LEASED" || w.alloc === undefined || w.blocked === 0) return;
+    w.blocked--;
+    if (w.blocked === 0) this.#ctx.resources.reacquireCpuAfterBlocked(w.alloc);
+  }
+
+  /** A task worker died: retry its running task if allowed; requeue the ones it had not started. */
+  workerDied(w: WorkerProc, code: number, error: string | undefined): void {
+    const ids = w.inflight.splice(0);
+    const q = w.shape === undefined ? undefined : this.#queues.get(w.shape);
+    q?.leases.delete(w);
+    if (w.alloc !== undefined && w.alloc.state !== "RELEASED") this.#ctx.resources.release(w.alloc);
+    w.alloc = undefined;
+    for (let i = ids.length - 1; i >= 0; i--) {
+      const rec = this.#tasks.get(ids[i] as string);
+      if (rec === undefined || rec.state !== "RUNNING") continue;
+      rec.worker = undefined;
+      if (i > 0) {
+        rec.state = "QUEUED";
+        this.#enqueue(rec, true);
+        continue;
+      }
+      if (rec.cancelled) {
+        this.#finish(rec);
+      } else if (this.#retriesLeft(rec)) {
+        rec.attempt++;
+        rec.state = "QUEUED";
+        this.#enqueue(rec, true);
+      } else {
+        const why =
+          error !== undefined ? `it threw outside the task: ${error}` : `it exited with code ${code}`;
+        this.#fail(
+          rec,
+          new WorkerCrashedError(
+            `The worker running ${rec.spec.name} died (${why}) and the task's ${rec.spec.opts.maxRetries} retries are used up; raise maxRetries or find what ends the worker (process.exit, a crash)`,
+          ),
+        );
+      }
+    }
+    this.schedule();
+  }
+
+  /** Cancels a task (and, if `recursive`, the tasks it submitted). */
+  cancel(taskId: string, force: boolean, recursive: boolean): void {
+    const rec = this.#tasks.get(taskId);
+    if (rec === undefined || rec.state === "FINISHED") return;
+    if (recursive && rec.children !== undefined) for (const c of rec.children) this.cancel(c, force, true);
+    rec.cancelled = true;
+    const err = new TaskCancelledError(`Task ${rec.spec.name} was cancelled`);
+    const payload = this.#ctx.errorPayload(err);
+    this.#sealAll(rec, payload);
+    const w = rec.worker;
+    if (rec.state !== "RUNNING" || w === undefined) {
+      this.#finish(rec);
+      return;
+    }
+    if (force) {
+      // Terminating the worker is the only way to stop a busy loop; its other tasks run elsewhere.
+      this.#finish(rec);
+      this.#unlink(w, taskId);
+      this.#ctx.pool.terminate(w);
+      this.workerDied(w, 0, undefined);
+    } else {
+      w.send({ t: "cancel", taskId });
+    }
+  }
+
+  /** Task records sealed with an error when the node stops. */
+  closeAll(): void {
+    this.#tasks.clear();
+    this.#queues.clear();
+  }
+
+  #warnInfeasible(rec: TaskRecord): void {
+    if (this.#warned.has(rec.shape)) return;
+    this.#warned.add(rec.shape);
+    const missing = this.#ctx.resources.missingResources(rec.demand);
+    this.#ctx.warn(
+      `Task ${rec.spec.name} is infeasible: it needs ${JSON.stringify(rec.spec.opts.demand)} but the cluster has ${JSON.stringify(this.#ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
+    );
+  }
+}
+
+export type { ObjectValue };

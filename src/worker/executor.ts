@@ -1,0 +1,352 @@
+/**
+ * What runs inside a Worker thread: tasks one at a time in arrival order (the node pipelines them),
+ * or one actor with up to `maxConcurrency` calls in flight. Results go back as payloads: small ones
+ * inline, large ones written straight into the node's shm store from this thread.
+ */
+import { AsyncLocalStorage } from "node:async_hooks";
+import {
+  ActorDiedError,
+  ObjectStoreFullError,
+  RaytsError,
+  SerializationError,
+  TaskError,
+} from "../errors.ts";
+import type { Core, TaskContext } from "../runtime/core.ts";
+import { explainReferenceError, resolve } from "../runtime/function-registry.ts";
+import { decodePayload, encodeValue } from "../runtime/payload.ts";
+import type {
+  ActorCallDispatch,
+  ActorCreateDispatch,
+  FunctionDescriptor,
+  Payload,
+  TaskDispatch,
+} from "../runtime/protocol.ts";
+import type { WorkerLink } from "./worker-link.ts";
+
+/** The context of the task or call the current async flow belongs to. */
+export const taskContext = new AsyncLocalStorage<TaskContext>();
+
+interface ActorInstance {
+  readonly actorId: string;
+  readonly instance: Record<string, unknown>;
+  readonly className: string;
+  readonly maxConcurrency: number;
+  running: number;
+  readonly queue: ActorCallDispatch[];
+}
+
+export class Executor {
+  readonly #core: Core;
+  readonly #link: WorkerLink;
+  readonly #fns = new Map<string, FunctionDescriptor>();
+  readonly #queue: TaskDispatch[] = [];
+  #running: TaskDispatch | undefined;
+  #runningCtx: TaskContext | undefined;
+  #actor: ActorInstance | undefined;
+  #actorPending: ActorCallDispatch[] | undefined;
+  readonly #inflightCalls = new Map<string, TaskContext>();
+
+  constructor(core: Core, link: WorkerLink) {
+    this.#core = core;
+    this.#link = link;
+  }
+
+  // ---- tasks ---------------------------------------------------------------------------------
+
+  enqueue(d: TaskDispatch): void {
+    if (d.fn !== undefined) this.#fns.set(d.fnId, d.fn);
+    this.#queue.push(d);
+    if (this.#running === undefined) void this.#pump();
+  }
+
+  /** Hands every task not started yet back to the node. */
+  yieldQueued(): void {
+    const ids = this.#queue.splice(0).map((d) => d.taskId);
+    this.#link.post({ t: "returned", taskIds: ids });
+  }
+
+  cancel(taskId: string): void {
+    const i = this.#queue.findIndex((d) => d.taskId === taskId);
+    if (i >= 0) {
+      this.#queue.splice(i, 1);
+      this.#link.post({ t: "done", taskId, values: [], contained: [] });
+      return;
+    }
+    if (this.#running?.taskId === taskId && this.#runningCtx !== undefined) this.#runningCtx.cancelled = true;
+    const call = this.#inflightCalls.get(taskId);
+    if (call !== undefined) call.cancelled = true;
+  }
+
+  async #pump(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const d = this.#queue.shift() as TaskDispatch;
+      this.#running = d;
+      try {
+        await this.#runTask(d);
+      } finally {
+        this.#running = undefined;
+        this.#runningCtx = undefined;
+      }
+    }
+  }
+
+  async #runTask(d: TaskDispatch): Promise<void> {
+    const desc = this.#fns.get(d.fnId);
+    const ctx: TaskContext = {
+      taskId: d.taskId,
+      name: d.name,
+      actorId: undefined,
+      gpuIds: d.gpuIds,
+      resources: d.resources,
+      cancelled: false,
+    };
+    this.#runningCtx = ctx;
+    if (desc === undefined) {
+      this.#fail(
+        d.taskId,
+        d.name,
+        new RaytsError(`Function of task ${d.name} never reached this worker`),
+        true,
+      );
+      return;
+    }
+    const restore = applyEnv(d.env, d.gpuIds);
+    let evaluated = false;
+    try {
+      const loaded = await resolve(desc);
+      evaluated = loaded.evaluated;
+      const fn = loaded.target as (...a: unknown[]) => unknown;
+      const args = this.#decodeArgs(d.args, d.argRefs, d.argValues);
+      if (d.generator) {
+        await taskContext.run(ctx, () => this.#stream(d, fn, args));
+        return;
+      }
+      let result = taskContext.run(ctx, () => fn(...args));
+      if (result instanceof Promise) result = await result;
+      this.#reply(d.taskId, d.name, d.numReturns, result);
+    } catch (err) {
+      this.#fail(d.taskId, d.name, explainReferenceError(err, desc, evaluated), false);
+    } finally {
+      restore();
+    }
+  }
+
+  async #stream(d: TaskDispatch, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<void> {
+    const it = fn(...args) as AsyncIterable<unknown> | Iterable<unknown>;
+    let index = 0;
+    for await (const value of it as AsyncIterable<unknown>) {
+      index++;
+      const { payload, contained } = this.#encode(value, "yielded value");
+      this.#link.post({ t: "item", taskId: d.taskId, index, payload, contained, err: false });
+    }
+    this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
+  }
+
+  #decodeArgs(
+    args: Payload,
+    argRefs: ReadonlyArray<readonly [number, string]>,
+    values: readonly { payload: Payload; err: boolean }[],
+  ): unknown[] {
+    const core = this.#core;
+    const list = decodePayload(args, core.hooks, core.arena, () => {}) as unknown[];
+    for (let k = 0; k < argRefs.length; k++) {
+      const [pos, id] = argRefs[k] as readonly [number, string];
+      list[pos] = core.decode(id, values[k] as { payload: Payload; err: boolean });
+    }
+    return list;
+  }
+
+  #encode(value: unknown, root: string): { payload: Payload; contained: string[] } {
+    const core = this.#core;
+    return encodeValue(value, root, core.hooks, core.arena, core.alloc);
+  }
+
+  /** Encodes the return value(s) and reports them; a bad return becomes the task's error. */
+  #reply(taskId: string, name: string, numReturns: number, result: unknown): void {
+    let values: unknown[];
+    if (numReturns === 1) values = [result];
+    else if (Array.isArray(result) && result.length === numReturns) values = result;
+    else {
+      const got = Array.isArray(result) ? `an array of ${result.length}` : describe(result);
+      this.#fail(
+        taskId,
+        name,
+        new TypeError(
+          `${name} declared numReturns: ${numReturns} but returned ${got}; return an array of exactly ${numReturns} values`,
+        ),
+        true,
+      );
+      return;
+    }
+    const payloads: Payload[] = [];
+    const contained: string[][] = [];
+    try {
+      for (let i = 0; i < values.length; i++) {
+        const e = this.#encode(values[i], numReturns === 1 ? "return value" : `return value[${i}]`);
+        payloads.push(e.payload);
+        contained.push(e.contained);
+      }
+    } catch (err) {
+      for (const p of payloads) if (p.t === 1) this.#core.arena?.free(p.off);
+      this.#fail(taskId, name, err, true);
+      return;
+    }
+    this.#link.post({ t: "done", taskId, values: payloads, contained });
+  }
+
+  /** Reports a failure as a TaskError whose cause is what was thrown. */
+  #fail(taskId: string, name: string, err: unknown, fatal: boolean): void {
+    const cause = err instanceof Error ? err : new Error(String(err));
+    const error = new TaskError(
+      `${name}() (pid=${process.pid}, node=${this.#core.api.nodeId.slice(0, 8)}): ${cause.name}: ${cause.message}`,
+      { cause },
+    );
+    const runtime = fatal || cause instanceof SerializationError || cause instanceof ObjectStoreFullError;
+    this.#link.post({
+      t: "done",
+      taskId,
+      values: [this.#errorPayload(error)],
+      contained: [],
+      errorName: cause.name,
+      fatal: runtime,
+    });
+  }
+
+  #errorPayload(err: Error): Payload {
+    try {
+      return encodeValue(err, "error", this.#core.hooks, undefined, () => -1).payload;
+    } catch {
+      // The error itself does not serialize (a function in a property): send its text.
+      const plain = new TaskError(err.message);
+      plain.stack = err.stack;
+      return encodeValue(plain, "error", this.#core.hooks, undefined, () => -1).payload;
+    }
+  }
+
+  // ---- actors --------------------------------------------------------------------------------
+
+  async createActor(d: ActorCreateDispatch): Promise<void> {
+    this.#actorPending = [];
+    const ctx: TaskContext = {
+      taskId: d.actorId,
+      name: `${d.cls.name}.constructor`,
+      actorId: d.actorId,
+      gpuIds: d.gpuIds,
+      resources: d.resources,
+      cancelled: false,
+    };
+    applyEnv(d.env, d.gpuIds);
+    let evaluated = false;
+    try {
+      const loaded = await resolve(d.cls);
+      evaluated = loaded.evaluated;
+      const Cls = loaded.target as new (...a: unknown[]) => Record<string, unknown>;
+      const args = this.#decodeArgs(d.args, d.argRefs, d.argValues);
+      const instance = taskContext.run(ctx, () => new Cls(...args));
+      this.#actor = {
+        actorId: d.actorId,
+        instance,
+        className: d.cls.name,
+        maxConcurrency: d.maxConcurrency,
+        running: 0,
+        queue: this.#actorPending,
+      };
+      this.#actorPending = undefined;
+      this.#link.post({ t: "actorReady", actorId: d.actorId });
+      this.#pumpActor();
+    } catch (err) {
+      const cause = explainReferenceError(err, d.cls, evaluated);
+      const c = cause instanceof Error ? cause : new Error(String(cause));
+      const error = new ActorDiedError(
+        `Actor ${d.cls.name} died: its constructor threw ${c.name}: ${c.message}`,
+        { cause: c },
+      );
+      this.#link.post({ t: "actorFailed", actorId: d.actorId, error: this.#errorPayload(error) });
+    }
+  }
+
+  call(d: ActorCallDispatch): void {
+    if (this.#actor === undefined) {
+      this.#actorPending ??= [];
+      this.#actorPending.push(d);
+      return;
+    }
+    this.#actor.queue.push(d);
+    this.#pumpActor();
+  }
+
+  #pumpActor(): void {
+    const a = this.#actor;
+    if (a === undefined) return;
+    while (a.running < a.maxConcurrency && a.queue.length > 0) {
+      const d = a.queue.shift() as ActorCallDispatch;
+      a.running++;
+      void this.#runCall(a, d).finally(() => {
+        a.running--;
+        this.#pumpActor();
+      });
+    }
+  }
+
+  async #runCall(a: ActorInstance, d: ActorCallDispatch): Promise<void> {
+    const ctx: TaskContext = {
+      taskId: d.taskId,
+      name: d.name,
+      actorId: a.actorId,
+      gpuIds: [],
+      resources: {},
+      cancelled: false,
+    };
+    this.#inflightCalls.set(d.taskId, ctx);
+    try {
+      const method = a.instance[d.method];
+      if (typeof method !== "function")
+        throw new TypeError(`Actor ${a.className} has no method "${d.method}"`);
+      const args = this.#decodeArgs(d.args, d.argRefs, d.argValues);
+      let result = taskContext.run(ctx, () =>
+        (method as (...x: unknown[]) => unknown).apply(a.instance, args),
+      );
+      if (result instanceof Promise) result = await result;
+      this.#reply(d.taskId, d.name, d.numReturns, result);
+    } catch (err) {
+      this.#fail(d.taskId, d.name, err, false);
+    } finally {
+      this.#inflightCalls.delete(d.taskId);
+    }
+  }
+
+  /** Name for console prefixes: the running task's, else the actor's class. */
+  currentName(): string {
+    const ctx = taskContext.getStore();
+    if (ctx !== undefined) return ctx.name;
+    if (this.#running !== undefined) return this.#running.name;
+    return this.#actor?.className ?? "worker";
+  }
+}
+
+/** Applies a task's environment variables (and GPU ids); returns how to undo it. */
+function applyEnv(env: Readonly<Record<string, string>> | undefined, gpuIds: readonly number[]): () => void {
+  const set: Record<string, string> = { ...env };
+  if (gpuIds.length > 0) set.CUDA_VISIBLE_DEVICES = gpuIds.join(",");
+  const keys = Object.keys(set);
+  if (keys.length === 0) return () => {};
+  const before = new Map<string, string | undefined>();
+  for (const k of keys) {
+    before.set(k, process.env[k]);
+    process.env[k] = set[k];
+  }
+  return () => {
+    for (const [k, v] of before) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  };
+}
+
+function describe(v: unknown): string {
+  if (v === null) return "null";
+  if (v === undefined) return "undefined";
+  return typeof v === "object"
+    ? `an object (${(v as object).constructor?.name ?? "Object"})`
+    : `a ${typeof v}`;
+}

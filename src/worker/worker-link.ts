@@ -1,0 +1,139 @@
+/**
+ * The {@link NodeApi} as a Worker thread sees it: calls become messages to the node, batched per turn
+ * of the event loop; requests that answer (get, wait, lookups) are matched to replies by id.
+ */
+
+import type { CallerId, NodeApi, StreamStep } from "../runtime/node-api.ts";
+import type {
+  ActorCallSpec,
+  ActorHandleState,
+  ActorSpec,
+  NodeInfo,
+  ObjectValue,
+  Payload,
+  TaskSpec,
+} from "../runtime/protocol.ts";
+import { deserialize, readFrame } from "../serialize/codec.ts";
+
+declare const self: Worker;
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: unknown): void;
+}
+
+export class WorkerLink implements NodeApi {
+  readonly nodeId: string;
+  readonly shmHeaderAddress: number;
+  #out: unknown[] = [];
+  #scheduled = false;
+  #nextId = 1;
+  readonly #pending = new Map<number, Pending>();
+
+  constructor(nodeId: string, shmHeaderAddress: number) {
+    this.nodeId = nodeId;
+    this.shmHeaderAddress = shmHeaderAddress;
+  }
+
+  /** Queues a message for the node; everything queued in one turn goes out as one batch. */
+  post(msg: unknown): void {
+    this.#out.push(msg);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#out.length === 0) return;
+    const batch = this.#out;
+    this.#out = [];
+    self.postMessage(batch);
+  }
+
+  onReply(id: number, ok: boolean, v: unknown, e: Payload | undefined): void {
+    const p = this.#pending.get(id);
+    if (p === undefined) return;
+    this.#pending.delete(id);
+    if (ok) p.resolve(v);
+    else
+      p.reject(
+        e === undefined
+          ? new Error("Request failed on the node")
+          : deserialize(readFrame((e as { bytes: Uint8Array }).bytes)),
+      );
+  }
+
+  #cast(m: string, a: unknown[]): void {
+    this.post({ t: "cast", m, a });
+  }
+
+  #rpc<T>(m: string, a: unknown[]): Promise<T> {
+    const id = this.#nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      this.post({ t: "rpc", id, m, a });
+    });
+  }
+
+  submitTask(_c: CallerId, spec: TaskSpec): void {
+    this.#cast("submitTask", [spec]);
+  }
+  createActor(_c: CallerId, spec: ActorSpec): void {
+    this.#cast("createActor", [spec]);
+  }
+  submitActorCall(_c: CallerId, spec: ActorCallSpec): void {
+    this.#cast("submitActorCall", [spec]);
+  }
+  putObject(_c: CallerId, id: string, payload: Payload, contained: readonly string[]): void {
+    this.#cast("putObject", [id, payload, contained]);
+  }
+  getObjects(_c: CallerId, ids: readonly string[], timeoutMs: number | undefined): Promise<ObjectValue[]> {
+    return this.#rpc("getObjects", [ids, timeoutMs]);
+  }
+  waitObjects(
+    _c: CallerId,
+    ids: readonly string[],
+    numReturns: number,
+    timeoutMs: number | undefined,
+  ): Promise<boolean[]> {
+    return this.#rpc("waitObjects", [ids, numReturns, timeoutMs]);
+  }
+  addRefs(_c: CallerId, ids: readonly string[]): void {
+    this.#cast("addRefs", [ids]);
+  }
+  removeRefs(_c: CallerId, ids: readonly string[]): void {
+    this.#cast("removeRefs", [ids]);
+  }
+  unpin(_c: CallerId, id: string): void {
+    this.#cast("unpin", [id]);
+  }
+  cancel(_c: CallerId, objectId: string, force: boolean, recursive: boolean): void {
+    this.#cast("cancel", [objectId, force, recursive]);
+  }
+  killActor(_c: CallerId, actorId: string, noRestart: boolean): void {
+    this.#cast("killActor", [actorId, noRestart]);
+  }
+  getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined> {
+    return this.#rpc("getNamedActor", [name, namespace]);
+  }
+  streamNext(_c: CallerId, taskId: string, index: number): Promise<StreamStep> {
+    return this.#rpc("streamNext", [taskId, index]);
+  }
+  dropStream(_c: CallerId, taskId: string): void {
+    this.#cast("dropStream", [taskId]);
+  }
+  freeObjects(_c: CallerId, ids: readonly string[]): void {
+    this.#cast("freeObjects", [ids]);
+  }
+  nodes(): Promise<NodeInfo[]> {
+    return this.#rpc("nodes", []);
+  }
+  clusterResources(): Promise<Record<string, number>> {
+    return this.#rpc("clusterResources", []);
+  }
+  availableResources(): Promise<Record<string, number>> {
+    return this.#rpc("availableResources", []);
+  }
+}

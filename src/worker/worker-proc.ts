@@ -1,0 +1,96 @@
+/**
+ * One Bun Worker as the node sees it: a message channel with batched sends (every message posted in
+ * one turn of the event loop goes out in a single `postMessage`), its lifecycle, and the work it
+ * holds. Batching is what makes small tasks cheap: a structured clone of 100 specs costs little more
+ * than one.
+ */
+import type { Allocation } from "../scheduler/node-resources.ts";
+import { WORKER_ENTRY_URL } from "./worker-url.ts";
+
+export type WorkerState = "STARTING" | "IDLE" | "LEASED" | "ACTOR" | "DEAD";
+
+/** Messages a worker sends; `t` tells which. */
+export type FromWorker = { readonly t: string; readonly [key: string]: unknown };
+/** Messages the node sends; `t` tells which. */
+export type ToWorker = { readonly t: string; readonly [key: string]: unknown } | WorkerInit;
+
+export interface WorkerInit {
+  readonly t: "init";
+  readonly callerId: number;
+  readonly nodeId: string;
+  readonly jobId: string;
+  readonly namespace: string;
+  readonly shmHeader: number;
+  readonly logToDriver: boolean;
+  readonly entryScript: string | undefined;
+  readonly jobEnv: Readonly<Record<string, string>> | undefined;
+}
+
+export class WorkerProc {
+  readonly id: number;
+  readonly worker: Worker;
+  state: WorkerState = "STARTING";
+  /** Tasks sent and not finished, in the order the worker runs them. */
+  readonly inflight: string[] = [];
+  /** Resources held by the lease (tasks) or the actor. */
+  alloc: Allocation | undefined;
+  /** Scheduling class of the tasks this lease runs. */
+  shape: string | undefined;
+  /** Depth of `get`/`wait` calls the running task is blocked in. */
+  blocked = 0;
+  /** A request to hand back unstarted tasks is on its way. */
+  yielding = false;
+  actorId: string | undefined;
+  idleSince = 0;
+  readonly knownFns = new Set<string>();
+  #out: ToWorker[] = [];
+  #scheduled = false;
+
+  constructor(
+    id: number,
+    onMessages: (w: WorkerProc, batch: FromWorker[]) => void,
+    onExit: (w: WorkerProc, code: number, error: string | undefined) => void,
+  ) {
+    this.id = id;
+    this.worker = new Worker(WORKER_ENTRY_URL);
+    let error: string | undefined;
+    this.worker.addEventListener("message", (e: MessageEvent) => onMessages(this, e.data as FromWorker[]));
+    this.worker.addEventListener("error", (e: Event) => {
+      const ev = e as ErrorEvent;
+      error = ev.message || String(ev.error ?? "unknown error");
+    });
+    this.worker.addEventListener("close", (e: Event) => {
+      const code = (e as CloseEvent).code ?? 0;
+      if (this.state === "DEAD") return;
+      this.state = "DEAD";
+      onExit(this, code, error);
+    });
+    // Workers never keep the process alive on their own: pending gets do (see keep-alive.ts).
+    this.worker.unref();
+  }
+
+  /** Queues a message; all messages queued in this turn go out together. */
+  send(msg: ToWorker): void {
+    this.#out.push(msg);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => this.flush());
+    }
+  }
+
+  flush(): void {
+    this.#scheduled = false;
+    if (this.#out.length === 0 || this.state === "DEAD") return;
+    const batch = this.#out;
+    this.#out = [];
+    this.worker.postMessage(batch);
+  }
+
+  /** Stops the worker at once (force cancel, kill, shutdown). */
+  terminate(): void {
+    if (this.state === "DEAD") return;
+    this.state = "DEAD";
+    this.#out = [];
+    this.worker.terminate();
+  }
+}
