@@ -69,6 +69,10 @@ export class Node implements NodeApi, NodeContext {
   readonly #arena: ShmArena | undefined;
   readonly #books = new Map<CallerId, CallerBook>();
   #state: NodeState = "RUNNING";
+  #gcRound = 0;
+  readonly #gcWaiters = new Map<number, { waiting: Set<number>; done: () => void }>();
+  /** Sweeps the node thread's own dead refs and views (set by the driver runtime). */
+  reclaimLocal: () => void = () => {};
 
   constructor(head: Head, config: NodeConfig) {
     this.#head = head;
@@ -78,7 +82,6 @@ export class Node implements NodeApi, NodeContext {
         ? ShmArena.create(`/rayts_${process.pid}_${randomId(8)}`, config.objectStoreMemory)
         : undefined;
     this.store = new ObjectStore(this.#arena);
-    this.store.reclaimHook = () => Bun.gc(true);
     this.resources = new NodeResources(config.resources, config.gpuIds);
     this.streams = new StreamTable(this.store);
     this.tasks = new TaskManager(this);
@@ -415,6 +418,9 @@ export class Node implements NodeApi, NodeContext {
       case "returned":
         this.tasks.onReturned(w, m.taskIds as string[]);
         return;
+      case "gcDone":
+        this.#gcAck(w, m.id as number);
+        return;
       case "actorReady":
         this.actors.onReady(m.actorId as string);
         return;
@@ -496,6 +502,9 @@ export class Node implements NodeApi, NodeContext {
       case "availableResources":
         p = this.availableResources();
         break;
+      case "reclaim":
+        p = this.#reclaimForWorker();
+        break;
       default:
         p = Promise.reject(new Error(`Unknown request from a worker: ${method}`));
     }
@@ -545,6 +554,45 @@ export class Node implements NodeApi, NodeContext {
     if (w.actorId !== undefined) this.actors.workerDied(w, code, error);
     else this.tasks.workerDied(w, code, error);
     this.resourcesFreed();
+  }
+
+  /**
+   * Asks every worker to collect garbage and release what its dead refs and views held; resolves
+   * once each has answered (their releases arrive before their answers) or after a second.
+   */
+  collectWorkers(): Promise<void> {
+    const id = ++this.#gcRound;
+    const waiting = new Set<number>();
+    for (const w of this.pool.workers()) {
+      waiting.add(w.id);
+      w.send({ t: "gc", id });
+    }
+    if (waiting.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, 1000);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#gcWaiters.set(id, { waiting, done });
+    });
+  }
+
+  #gcAck(w: WorkerProc, id: number): void {
+    const round = this.#gcWaiters.get(id);
+    if (round === undefined) return;
+    round.waiting.delete(w.id);
+    if (round.waiting.size === 0) {
+      this.#gcWaiters.delete(id);
+      round.done();
+    }
+  }
+
+  /** A worker's store allocation failed: reclaim everywhere, then let it retry. */
+  async #reclaimForWorker(): Promise<void> {
+    Bun.gc(true);
+    this.reclaimLocal();
+    await this.collectWorkers();
   }
 
   /** Stops every worker and releases the shm segment. */

@@ -13,21 +13,22 @@ export class ObjectRef<T = unknown> {
   /** Phantom field so `ObjectRef<number>` and `ObjectRef<string>` stay distinct types. */
   declare readonly __type?: T;
   #released = false;
+  readonly #token: unknown;
 
   /** Hooks installed by the runtime; the default does nothing (plain values in unit tests). */
-  static tracker: RefTracker = { acquire() {}, release() {} };
+  static tracker: RefTracker = { acquire: () => undefined, release() {} };
 
   constructor(id: string, owner = "") {
     this.id = id;
     this.owner = owner;
-    ObjectRef.tracker.acquire(this);
+    this.#token = ObjectRef.tracker.acquire(this);
   }
 
   /** Releases this instance's reference now instead of at garbage collection. */
   [Symbol.dispose](): void {
     if (this.#released) return;
     this.#released = true;
-    ObjectRef.tracker.release(this);
+    ObjectRef.tracker.release(this, this.#token);
   }
 
   /** True once `Symbol.dispose` ran on this instance. */
@@ -46,6 +47,7 @@ export class ObjectRef<T = unknown> {
 
 /** How the runtime counts live `ObjectRef` instances. */
 export interface RefTracker {
-  acquire(ref: ObjectRef<unknown>): void;
-  release(ref: ObjectRef<unknown>): void;
+  /** Counts a new instance; the returned token comes back to `release`. */
+  acquire(ref: ObjectRef<unknown>): unknown;
+  release(ref: ObjectRef<unknown>, token: unknown): void;
 }

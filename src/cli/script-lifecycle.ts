@@ -1,3 +1,4 @@
+import { RaytsError } from "../errors.ts";
 /**
  * How a driver script's process ends. The script decides: the process lives until its event loop is
  * empty (the runtime keeps it alive only while a `get`/`wait`/task is pending), then the runtime is
@@ -36,11 +37,30 @@ export async function finishScript(code: number): Promise<void> {
   process.exit(failed ? 1 : exitCode);
 }
 
-/** Prints a script's uncaught error the way Bun does (message, source line, stack) and exits 1. */
+/**
+ * Prints a script's uncaught error and exits 1. The script's own errors print the way Bun does
+ * (message, source line, stack); rayts errors that came back from a worker print their remote stack
+ * and causes as text, since their local frames point into the runtime, not the user's code.
+ */
 export function failScript(error: unknown): void {
-  console.error(error);
+  if (error instanceof RaytsError) process.stderr.write(`${describeChain(error)}\n`);
+  else console.error(error);
   failed = true;
   void finishScript(1);
+}
+
+function describeChain(error: Error): string {
+  const parts: string[] = [];
+  let e: unknown = error;
+  for (let depth = 0; e instanceof Error && depth < 8; depth++) {
+    const code = (e as { code?: unknown }).code;
+    const text = e.stack?.includes(e.message) ? e.stack : `${e.name}: ${e.message}\n${e.stack ?? ""}`;
+    parts.push(
+      `${depth === 0 ? "" : "Caused by: "}${text}${typeof code === "string" && depth === 0 ? `\n  code: ${code}` : ""}`,
+    );
+    e = e.cause;
+  }
+  return parts.join("\n");
 }
 
 function currentExitCode(): number {

@@ -14,6 +14,7 @@ import { detectGpusSync } from "../scheduler/gpu-detect.ts";
 import { makeActorHandle } from "./actor-handle.ts";
 import { Core } from "./core.ts";
 import { randomId } from "./ids.ts";
+import { reclaimer } from "./reclaimer.ts";
 
 let core: Core | undefined;
 let embedded: { head: Head; node: Node } | undefined;
@@ -76,6 +77,14 @@ export function startDriver(options: InitOptions | undefined): Core {
     jobEnv,
   });
   embedded = { head, node };
+  // A full store first frees what nothing references any more: collect, then sweep dead refs and
+  // views synchronously (put is synchronous), and ask workers to collect for next time.
+  node.reclaimLocal = () => reclaimer.sweep();
+  node.store.reclaimHook = () => {
+    Bun.gc(true);
+    reclaimer.sweep();
+    void node.collectWorkers();
+  };
   const c = new Core({
     api: node,
     caller: 0,

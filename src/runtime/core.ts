@@ -14,6 +14,7 @@ import { haltedPromise, haltIfLoading } from "./loading-mode.ts";
 import type { CallerId, NodeApi } from "./node-api.ts";
 import { decodePayload, encodeValue, type ShmAlloc, toPayload } from "./payload.ts";
 import type { ActorHandleState, FunctionDescriptor, ObjectValue, Payload } from "./protocol.ts";
+import { reclaimer, type Tracked } from "./reclaimer.ts";
 
 /** The task or actor call this thread is running, if any. */
 export interface TaskContext {
@@ -60,7 +61,6 @@ export class Core {
   readonly hooks: CodecHooks;
   readonly #local = new Map<string, number>();
   readonly #held = new Set<string>();
-  readonly #gc = new FinalizationRegistry<string>((id) => this.#drop(id));
   #closed = false;
 
   constructor(o: CoreOptions) {
@@ -80,10 +80,7 @@ export class Core {
     };
     ObjectRef.tracker = {
       acquire: (ref) => this.#acquire(ref),
-      release: (ref) => {
-        this.#gc.unregister(ref);
-        this.#drop(ref.id);
-      },
+      release: (_ref, token) => reclaimer.settle(token as Tracked),
     };
   }
 
@@ -94,7 +91,7 @@ export class Core {
 
   // ---- reference counting -------------------------------------------------------------------
 
-  #acquire(ref: ObjectRef<unknown>): void {
+  #acquire(ref: ObjectRef<unknown>): Tracked {
     const id = ref.id;
     const n = this.#local.get(id);
     this.#local.set(id, n === undefined ? 1 : n + 1);
@@ -102,7 +99,7 @@ export class Core {
       this.#held.add(id);
       this.api.addRefs(this.caller, [id]);
     }
-    this.#gc.register(ref, id, ref);
+    return reclaimer.track(ref, () => this.#drop(id));
   }
 
   #drop(id: string): void {

@@ -135,11 +135,15 @@ export function explainReferenceError(err: unknown, desc: FunctionDescriptor, ev
     );
   const ident = m?.[1] ?? "an identifier";
   const where = evaluated
-    ? `${desc.name} was rebuilt from its source text, so it only sees its own code`
+    ? desc.module !== undefined
+      ? `${desc.name} in ${desc.module} is defined after the module's first .remote(), put, get or wait call, where workers stop running its top level, so it was rebuilt from its source text alone`
+      : `${desc.name} was rebuilt from its source text, so it only sees its own code`
     : `${desc.name} was loaded from ${desc.module}`;
   const fix = evaluated
-    ? `define ${desc.name} at the top level of a module (or the entry script) and import or define "${ident}" there too`
-    : `define or import "${ident}" at the top level of that module, before the script's first .remote(), get or wait`;
+    ? desc.module !== undefined
+      ? `move the remote() definition (and what it uses) above that first call, or put the driver code inside if (import.meta.main) { … }`
+      : `define ${desc.name} at the top level of a module (or the entry script) and import or define "${ident}" there too`
+    : `define or import "${ident}" at the top level of that module, before the script's first .remote(), put, get or wait`;
   const wrapped = new ReferenceError(`Remote code cannot reach "${ident}" on the worker: ${where}; ${fix}`, {
     cause: err,
   });

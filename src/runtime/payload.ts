@@ -7,6 +7,7 @@ import type { CodecHooks, Serialized } from "../serialize/codec.ts";
 import { deserialize, frameSize, readFrame, serialize, writeFrame } from "../serialize/codec.ts";
 import type { ShmArena } from "../store/shm-arena.ts";
 import type { Payload } from "./protocol.ts";
+import { reclaimer } from "./reclaimer.ts";
 
 /** Allocates `size` bytes of shm, returning the offset (throws ObjectStoreFullError when it cannot). */
 export type ShmAlloc = (size: number) => number;
@@ -37,8 +38,6 @@ export function encodeValue(
   return { payload: toPayload(s, arena, alloc), contained };
 }
 
-const viewPins = new FinalizationRegistry<() => void>((unpin) => unpin());
-
 /**
  * Reads a payload back into a value. For a shm payload, `unpin` is called once no zero-copy view of
  * the block is reachable any more (at once if the value holds none).
@@ -56,6 +55,6 @@ export function decodePayload(
   const s = readFrame(view);
   const value = deserialize(s, hooks);
   if (s.buffers.length === 0) unpin();
-  else viewPins.register(view.buffer, unpin);
+  else reclaimer.track(view.buffer, unpin);
   return value;
 }

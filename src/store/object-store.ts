@@ -166,7 +166,7 @@ export class ObjectStore {
     if (off >= 0) return off;
     const s = arena.stats();
     throw new ObjectStoreFullError(
-      `Object store is full: ${fmt(s.used)} used of ${fmt(s.capacity)}, the largest free block is ${fmt(s.largestFree)} and ${fmt(size)} was asked for; raise objectStoreMemory or drop and free() refs`,
+      `Object store is full: ${fmt(s.used)} used of ${fmt(s.capacity)}, the largest free block is ${s.largestFree} bytes and ${size} bytes were asked for; raise objectStoreMemory or drop and free() refs`,
     );
   }
 

@@ -123,7 +123,7 @@ export class Executor {
       }
       let result = taskContext.run(ctx, () => fn(...args));
       if (result instanceof Promise) result = await result;
-      this.#reply(d.taskId, d.name, d.numReturns, result);
+      await this.#reply(d.taskId, d.name, d.numReturns, result);
     } catch (err) {
       this.#fail(d.taskId, d.name, explainReferenceError(err, desc, evaluated), false);
     } finally {
@@ -162,7 +162,7 @@ export class Executor {
   }
 
   /** Encodes the return value(s) and reports them; a bad return becomes the task's error. */
-  #reply(taskId: string, name: string, numReturns: number, result: unknown): void {
+  async #reply(taskId: string, name: string, numReturns: number, result: unknown): Promise<void> {
     let values: unknown[];
     if (numReturns === 1) values = [result];
     else if (Array.isArray(result) && result.length === numReturns) values = result;
@@ -178,6 +178,27 @@ export class Executor {
       );
       return;
     }
+    let encoded: { payloads: Payload[]; contained: string[][] };
+    try {
+      encoded = this.#encodeAll(values, numReturns);
+    } catch (err) {
+      if (!(err instanceof ObjectStoreFullError)) {
+        this.#fail(taskId, name, err, true);
+        return;
+      }
+      // The store is full: have the node free what nothing references any more, then try once more.
+      await this.#link.reclaim();
+      try {
+        encoded = this.#encodeAll(values, numReturns);
+      } catch (again) {
+        this.#fail(taskId, name, again, true);
+        return;
+      }
+    }
+    this.#link.post({ t: "done", taskId, values: encoded.payloads, contained: encoded.contained });
+  }
+
+  #encodeAll(values: unknown[], numReturns: number): { payloads: Payload[]; contained: string[][] } {
     const payloads: Payload[] = [];
     const contained: string[][] = [];
     try {
@@ -188,10 +209,9 @@ export class Executor {
       }
     } catch (err) {
       for (const p of payloads) if (p.t === 1) this.#core.arena?.free(p.off);
-      this.#fail(taskId, name, err, true);
-      return;
+      throw err;
     }
-    this.#link.post({ t: "done", taskId, values: payloads, contained });
+    return { payloads, contained };
   }
 
   /** Reports a failure as a TaskError whose cause is what was thrown. */
@@ -307,7 +327,7 @@ export class Executor {
         (method as (...x: unknown[]) => unknown).apply(a.instance, args),
       );
       if (result instanceof Promise) result = await result;
-      this.#reply(d.taskId, d.name, d.numReturns, result);
+      await this.#reply(d.taskId, d.name, d.numReturns, result);
     } catch (err) {
       this.#fail(d.taskId, d.name, err, false);
     } finally {
@@ -349,4 +369,12 @@ function describe(v: unknown): string {
   return typeof v === "object"
     ? `an object (${(v as object).constructor?.name ?? "Object"})`
     : `a ${typeof v}`;
+}
+
+/** The stack frames of an error, without its message line. */
+function remoteFrames(err: Error): string {
+  const stack = err.stack ?? "";
+  const lines = stack.split("\n");
+  const first = lines.findIndex((l) => /^\s+at /.test(l));
+  return first < 0 ? "" : lines.slice(first).join("\n");
 }

@@ -11,6 +11,7 @@ import { Core } from "../runtime/core.ts";
 import { moduleHalted } from "../runtime/function-registry.ts";
 import { markWorkerThread } from "../runtime/loading-mode.ts";
 import type { ActorCallDispatch, ActorCreateDispatch, Payload, TaskDispatch } from "../runtime/protocol.ts";
+import { reclaimer } from "../runtime/reclaimer.ts";
 import { ShmArena } from "../store/shm-arena.ts";
 import { installConsolePrefix } from "./console-prefix.ts";
 import { Executor, taskContext } from "./executor.ts";
@@ -79,6 +80,11 @@ self.onmessage = (event: MessageEvent) => {
         break;
       case "yield":
         executor?.yieldQueued();
+        break;
+      case "gc":
+        Bun.gc(true);
+        reclaimer.sweep();
+        link?.post({ t: "gcDone", id: m.id });
         break;
     }
   }

@@ -127,6 +127,10 @@ export class WorkerLink implements NodeApi {
   freeObjects(_c: CallerId, ids: readonly string[]): void {
     this.#cast("freeObjects", [ids]);
   }
+  /** Asks the node to free unreferenced memory everywhere (the store was full). */
+  reclaim(): Promise<void> {
+    return this.#rpc("reclaim", []);
+  }
   nodes(): Promise<NodeInfo[]> {
     return this.#rpc("nodes", []);
   }
