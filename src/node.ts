@@ -28,6 +28,7 @@ import { TaskManager } from "./scheduler/task-manager.ts";
 import { serialize } from "./serialize/codec.ts";
 import { ObjectStore, objectLostError } from "./store/object-store.ts";
 import { ShmArena } from "./store/shm-arena.ts";
+import { type Columns, forEachItem } from "./worker/task-block.ts";
 import { WorkerPool } from "./worker/worker-pool.ts";
 import type { FromWorker, WorkerInit, WorkerProc } from "./worker/worker-proc.ts";
 
@@ -177,7 +178,12 @@ export class Node implements NodeApi, NodeContext {
 
   /** Gives a caller an object's value, pinning its shm block until the caller unpins it. */
   #handOut(caller: CallerId, id: string, v: ObjectValue): ObjectValue {
-    if (v.payload.t === 1) {
+    const p = v.payload;
+    if (caller !== 0 && p.t === 0 && p.bytes.byteLength !== p.bytes.buffer.byteLength) {
+      // A view into a result batch: posting it would clone the whole batch buffer.
+      return { payload: { t: 0, bytes: p.bytes.slice() }, err: v.err };
+    }
+    if (p.t === 1) {
       this.store.pin(id);
       const b = this.#book(caller);
       if (b !== undefined) bump(b.pins, id, 1);
@@ -405,6 +411,16 @@ export class Node implements NodeApi, NodeContext {
       case "done":
         if (w.state === "ACTOR") this.actors.onCallResult(w, m as unknown as TaskResult);
         else this.tasks.onResult(w, m as unknown as TaskResult);
+        return;
+      case "results":
+        if (w.state === "ACTOR") {
+          forEachItem(m.cols as Columns, (taskId, _tag, bytes) =>
+            this.actors.onCallResult(w, { taskId, values: [{ t: 0, bytes }], contained: [[]] }),
+          );
+        } else
+          forEachItem(m.cols as Columns, (taskId, _tag, bytes) =>
+            this.tasks.onInlineResult(w, taskId, bytes),
+          );
         return;
       case "item":
         this.streams.push(

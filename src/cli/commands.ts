@@ -20,6 +20,11 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./run-command.ts")).command,
   },
   {
+    name: "microbenchmark",
+    summary: "Run Ray's microbenchmarks on this machine (--json, --quick, --filter NAME)",
+    load: async () => (await import("./microbenchmark-command.ts")).command,
+  },
+  {
     name: "types",
     summary: "Print the TypeScript declarations of module rayts, for editors",
     load: async () => (await import("./types-command.ts")).command,

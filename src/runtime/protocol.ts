@@ -90,21 +90,26 @@ export interface ActorHandleState {
   [key: string]: unknown;
 }
 
+/** Node → worker: a function and the per-call settings its tasks share, under a small index. */
+export interface FunctionRegistration {
+  readonly t: "fn";
+  readonly idx: number;
+  readonly fn: FunctionDescriptor;
+  readonly name: string;
+  readonly numReturns: number;
+  readonly resources: Readonly<Record<string, number>>;
+}
+
 /** Node → worker: run this task (or actor call), with its argument values attached. */
 export interface TaskDispatch {
   readonly t: "task";
   readonly taskId: string;
-  readonly fnId: string;
-  /** Sent the first time this worker sees the function. */
-  readonly fn: FunctionDescriptor | undefined;
+  /** Index of a {@link FunctionRegistration} sent earlier on the same channel. */
+  readonly fn: number;
   readonly args: Payload;
   readonly argRefs: ReadonlyArray<readonly [number, string]>;
   readonly argValues: readonly ObjectValue[];
-  readonly numReturns: number;
-  readonly name: string;
-  readonly generator: boolean;
   readonly gpuIds: readonly number[];
-  readonly resources: Readonly<Record<string, number>>;
   readonly env: Readonly<Record<string, string>> | undefined;
 }
 

@@ -31,7 +31,7 @@ export interface TaskRecord {
 }
 
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
-const MAX_PIPELINE = 32;
+const MAX_PIPELINE = 1024;
 
 interface ShapeQueue {
   readonly demand: ResourceSet;
@@ -39,6 +39,9 @@ interface ShapeQueue {
   head: number;
   readonly leases: Set<WorkerProc>;
 }
+
+/** Registration keys by options object: building the key string per task showed in profiles. */
+const registrationKeys = new WeakMap<object, { fnId: string; name: string; key: string }>();
 
 const demandCache = new WeakMap<object, { set: ResourceSet; key: string }>();
 
@@ -231,25 +234,62 @@ export class TaskManager {
     rec.state = "RUNNING";
     rec.worker = w;
     w.inflight.push(spec.taskId);
-    const alloc = w.alloc;
-    const fnKnown = w.knownFns.has(spec.fn.id);
-    if (!fnKnown) w.knownFns.add(spec.fn.id);
+    const gpuIds = w.alloc?.gpuIds ?? [];
+    const fn = this.#register(rec, w);
+    if (spec.argRefs.length === 0 && gpuIds.length === 0 && spec.env === undefined && spec.args.t === 0) {
+      w.sendTask(spec.taskId, fn, spec.args.bytes);
+      return;
+    }
     w.send({
       t: "task",
       taskId: spec.taskId,
-      fnId: spec.fn.id,
-      fn: fnKnown ? undefined : spec.fn,
+      fn,
       args: spec.args,
       argRefs: spec.argRefs,
       argValues: ctx.argValues(w.id, spec.argRefs),
-      numReturns: spec.opts.numReturns,
-      name: spec.name,
-      generator: spec.fn.generator,
-      gpuIds: alloc?.gpuIds ?? [],
-      resources: spec.opts.demand,
+      gpuIds,
       env: spec.env,
-      attempt: rec.attempt,
     });
+  }
+
+  /** The worker's index for this task's function and per-call settings, registering it on first use. */
+  #register(rec: TaskRecord, w: WorkerProc): number {
+    const spec = rec.spec;
+    let cached = registrationKeys.get(spec.opts);
+    if (cached === undefined || cached.fnId !== spec.fn.id || cached.name !== spec.name) {
+      const key = `${spec.fn.id}\u0000${spec.name}\u0000${spec.opts.numReturns}\u0000${rec.shape}`;
+      cached = { fnId: spec.fn.id, name: spec.name, key };
+      registrationKeys.set(spec.opts, cached);
+    }
+    const key = cached.key;
+    let idx = w.knownFns.get(key);
+    if (idx === undefined) {
+      idx = w.knownFns.size + 1;
+      w.knownFns.set(key, idx);
+      w.send({
+        t: "fn",
+        idx,
+        fn: spec.fn,
+        name: spec.name,
+        numReturns: spec.opts.numReturns,
+        resources: spec.opts.demand,
+      });
+    }
+    return idx;
+  }
+
+  /** A worker reported a plain task's single inline result (the columnar fast path). */
+  onInlineResult(w: WorkerProc, taskId: string, bytes: Uint8Array): void {
+    const rec = this.#tasks.get(taskId);
+    if (rec === undefined || rec.state !== "RUNNING" || rec.cancelled || rec.returnIds.length !== 1) {
+      this.onResult(w, { taskId, values: [{ t: 0, bytes }], contained: [[]] });
+      return;
+    }
+    this.#unlink(w, taskId);
+    this.#ctx.store.seal(rec.returnIds[0] as string, { payload: { t: 0, bytes }, err: false }, undefined);
+    this.#finish(rec);
+    if (w.inflight.length === 0) this.#afterWorkerProgress(w);
+    else this.schedule();
   }
 
   /** A worker reported a task's outcome. */

@@ -33,6 +33,15 @@ export function writeFrame(s: Serialized, dest: Uint8Array): void {
       `Frame destination has ${dest.length} bytes: frameSize() says ${size}; allocate exactly that`,
     );
   }
+  if (s.buffers.length === 0) {
+    // The common small frame: no DataView (creating one costs more than the whole write).
+    writeU32(dest, 0, MAGIC);
+    writeU32(dest, 4, 0);
+    writeU32(dest, 8, s.meta.length);
+    writeU32(dest, 12, 0);
+    dest.set(s.meta, HEADER);
+    return;
+  }
   const view = new DataView(dest.buffer, dest.byteOffset, dest.byteLength);
   view.setUint32(0, MAGIC, true);
   view.setUint32(4, s.buffers.length, true);
@@ -52,6 +61,16 @@ export function writeFrame(s: Serialized, dest: Uint8Array): void {
 
 /** Reads a frame without copying: `meta` and every buffer are views of `bytes`. */
 export function readFrame(bytes: Uint8Array): Serialized {
+  if (
+    bytes.length >= HEADER &&
+    readU32(bytes, 0) === MAGIC &&
+    readU32(bytes, 4) === 0 &&
+    readU32(bytes, 12) === 0
+  ) {
+    const metaEnd = HEADER + readU32(bytes, 8);
+    if (metaEnd > bytes.length) throw truncated(bytes.length);
+    return { meta: bytes.subarray(HEADER, metaEnd), buffers: [] };
+  }
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < HEADER || view.getUint32(0, true) !== MAGIC) {
     throw new SerializationError(
@@ -85,4 +104,21 @@ function setU64(view: DataView, at: number, n: number): void {
 
 function getU64(view: DataView, at: number): number {
   return view.getUint32(at, true) + view.getUint32(at + 4, true) * 2 ** 32;
+}
+
+function writeU32(b: Uint8Array, at: number, n: number): void {
+  b[at] = n & 0xff;
+  b[at + 1] = (n >>> 8) & 0xff;
+  b[at + 2] = (n >>> 16) & 0xff;
+  b[at + 3] = (n >>> 24) & 0xff;
+}
+
+function readU32(b: Uint8Array, at: number): number {
+  return (
+    ((b[at] as number) |
+      ((b[at + 1] as number) << 8) |
+      ((b[at + 2] as number) << 16) |
+      ((b[at + 3] as number) << 24)) >>>
+    0
+  );
 }

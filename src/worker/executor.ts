@@ -17,10 +17,11 @@ import { decodePayload, encodeValue } from "../runtime/payload.ts";
 import type {
   ActorCallDispatch,
   ActorCreateDispatch,
-  FunctionDescriptor,
+  FunctionRegistration,
   Payload,
   TaskDispatch,
 } from "../runtime/protocol.ts";
+import { type Columns, forEachItem } from "./task-block.ts";
 import type { WorkerLink } from "./worker-link.ts";
 
 /** The context of the task or call the current async flow belongs to. */
@@ -38,7 +39,7 @@ interface ActorInstance {
 export class Executor {
   readonly #core: Core;
   readonly #link: WorkerLink;
-  readonly #fns = new Map<string, FunctionDescriptor>();
+  readonly #fns = new Map<number, FunctionRegistration & { avgMs?: number }>();
   readonly #queue: TaskDispatch[] = [];
   #running: TaskDispatch | undefined;
   #runningCtx: TaskContext | undefined;
@@ -53,9 +54,29 @@ export class Executor {
 
   // ---- tasks ---------------------------------------------------------------------------------
 
+  register(r: FunctionRegistration): void {
+    this.#fns.set(r.idx, { ...r });
+  }
+
   enqueue(d: TaskDispatch): void {
-    if (d.fn !== undefined) this.#fns.set(d.fnId, d.fn);
     this.#queue.push(d);
+    if (this.#running === undefined) void this.#pump();
+  }
+
+  /** A columnar batch of plain tasks (no ref arguments, GPUs or environment). */
+  enqueueColumns(cols: Columns): void {
+    forEachItem(cols, (taskId, fn, bytes) => {
+      this.#queue.push({
+        t: "task",
+        taskId,
+        fn,
+        args: { t: 0, bytes },
+        argRefs: NONE,
+        argValues: NONE,
+        gpuIds: NONE,
+        env: undefined,
+      });
+    });
     if (this.#running === undefined) void this.#pump();
   }
 
@@ -77,39 +98,65 @@ export class Executor {
     if (call !== undefined) call.cancelled = true;
   }
 
+  /**
+   * Runs queued tasks in order. Results of quick tasks are held and sent in batches (each
+   * postMessage has a fixed cost of several microseconds on both sides); held results go out before
+   * a task that is expected to take longer than {@link QUICK_TASK_MS}, when 64 are held, and when the
+   * queue runs dry, so batching never delays a result behind a long task.
+   */
   async #pump(): Promise<void> {
-    while (this.#queue.length > 0) {
-      const d = this.#queue.shift() as TaskDispatch;
-      this.#running = d;
-      try {
-        await this.#runTask(d);
-      } finally {
-        this.#running = undefined;
-        this.#runningCtx = undefined;
+    const link = this.#link;
+    link.holdResults = true;
+    try {
+      while (this.#queue.length > 0) {
+        const d = this.#queue.shift() as TaskDispatch;
+        const reg = this.#fns.get(d.fn);
+        if (
+          link.heldResults >= 64 ||
+          (link.heldResults > 0 && !((reg?.avgMs ?? Number.POSITIVE_INFINITY) < QUICK_TASK_MS))
+        ) {
+          link.flush();
+        }
+        this.#running = d;
+        const t0 = performance.now();
+        try {
+          await this.#runTask(d);
+        } finally {
+          this.#running = undefined;
+          this.#runningCtx = undefined;
+        }
+        if (reg !== undefined) {
+          const ms = performance.now() - t0;
+          reg.avgMs = reg.avgMs === undefined ? ms : reg.avgMs * 0.8 + ms * 0.2;
+        }
       }
+    } finally {
+      link.holdResults = false;
+      link.flush();
     }
   }
 
   async #runTask(d: TaskDispatch): Promise<void> {
-    const desc = this.#fns.get(d.fnId);
-    const ctx: TaskContext = {
-      taskId: d.taskId,
-      name: d.name,
-      actorId: undefined,
-      gpuIds: d.gpuIds,
-      resources: d.resources,
-      cancelled: false,
-    };
-    this.#runningCtx = ctx;
-    if (desc === undefined) {
+    const reg = this.#fns.get(d.fn);
+    if (reg === undefined) {
       this.#fail(
         d.taskId,
-        d.name,
-        new RaytsError(`Function of task ${d.name} never reached this worker`),
+        "task",
+        new RaytsError(`Function ${d.fn} of task ${d.taskId} never reached this worker`),
         true,
       );
       return;
     }
+    const desc = reg.fn;
+    const ctx: TaskContext = {
+      taskId: d.taskId,
+      name: reg.name,
+      actorId: undefined,
+      gpuIds: d.gpuIds,
+      resources: reg.resources,
+      cancelled: false,
+    };
+    this.#runningCtx = ctx;
     const restore = applyEnv(d.env, d.gpuIds);
     let evaluated = false;
     try {
@@ -117,29 +164,29 @@ export class Executor {
       evaluated = loaded.evaluated;
       const fn = loaded.target as (...a: unknown[]) => unknown;
       const args = this.#decodeArgs(d.args, d.argRefs, d.argValues);
-      if (d.generator) {
-        await taskContext.run(ctx, () => this.#stream(d, fn, args));
+      if (desc.generator) {
+        await taskContext.run(ctx, () => this.#stream(d.taskId, fn, args));
         return;
       }
       let result = taskContext.run(ctx, () => fn(...args));
       if (result instanceof Promise) result = await result;
-      await this.#reply(d.taskId, d.name, d.numReturns, result);
+      await this.#reply(d.taskId, reg.name, reg.numReturns, result);
     } catch (err) {
-      this.#fail(d.taskId, d.name, explainReferenceError(err, desc, evaluated), false);
+      this.#fail(d.taskId, reg.name, explainReferenceError(err, desc, evaluated), false);
     } finally {
       restore();
     }
   }
 
-  async #stream(d: TaskDispatch, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<void> {
+  async #stream(taskId: string, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<void> {
     const it = fn(...args) as AsyncIterable<unknown> | Iterable<unknown>;
     let index = 0;
     for await (const value of it as AsyncIterable<unknown>) {
       index++;
       const { payload, contained } = this.#encode(value, "yielded value");
-      this.#link.post({ t: "item", taskId: d.taskId, index, payload, contained, err: false });
+      this.#link.post({ t: "item", taskId, index, payload, contained, err: false });
     }
-    this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
+    this.#link.post({ t: "done", taskId, values: [], contained: [] });
   }
 
   #decodeArgs(
@@ -195,6 +242,11 @@ export class Executor {
         return;
       }
     }
+    const only = encoded.payloads[0];
+    if (encoded.payloads.length === 1 && only?.t === 0 && encoded.contained[0]?.length === 0) {
+      this.#link.postResult(taskId, only.bytes);
+      return;
+    }
     this.#link.post({ t: "done", taskId, values: encoded.payloads, contained: encoded.contained });
   }
 
@@ -221,6 +273,8 @@ export class Executor {
       `${name}() (pid=${process.pid}, node=${this.#core.api.nodeId.slice(0, 8)}): ${cause.name}: ${cause.message}`,
       { cause },
     );
+    // The remote stack is the useful one: the runtime's own frames would only point into rayts.
+    error.stack = `${error.name}: ${error.message}\n${remoteFrames(cause)}`;
     const runtime = fatal || cause instanceof SerializationError || cause instanceof ObjectStoreFullError;
     this.#link.post({
       t: "done",
@@ -339,10 +393,15 @@ export class Executor {
   currentName(): string {
     const ctx = taskContext.getStore();
     if (ctx !== undefined) return ctx.name;
-    if (this.#running !== undefined) return this.#running.name;
+    if (this.#runningCtx !== undefined) return this.#runningCtx.name;
     return this.#actor?.className ?? "worker";
   }
 }
+
+const NONE: readonly never[] = Object.freeze([]);
+
+/** Tasks faster than this on average have their results batched. */
+const QUICK_TASK_MS = 0.05;
 
 /** Applies a task's environment variables (and GPU ids); returns how to undo it. */
 function applyEnv(env: Readonly<Record<string, string>> | undefined, gpuIds: readonly number[]): () => void {

@@ -10,11 +10,18 @@ import { setCore } from "../runtime/context.ts";
 import { Core } from "../runtime/core.ts";
 import { moduleHalted } from "../runtime/function-registry.ts";
 import { markWorkerThread } from "../runtime/loading-mode.ts";
-import type { ActorCallDispatch, ActorCreateDispatch, Payload, TaskDispatch } from "../runtime/protocol.ts";
+import type {
+  ActorCallDispatch,
+  ActorCreateDispatch,
+  FunctionRegistration,
+  Payload,
+  TaskDispatch,
+} from "../runtime/protocol.ts";
 import { reclaimer } from "../runtime/reclaimer.ts";
 import { ShmArena } from "../store/shm-arena.ts";
 import { installConsolePrefix } from "./console-prefix.ts";
 import { Executor, taskContext } from "./executor.ts";
+import type { Columns } from "./task-block.ts";
 import { WorkerLink } from "./worker-link.ts";
 import type { WorkerInit } from "./worker-proc.ts";
 
@@ -62,6 +69,12 @@ self.onmessage = (event: MessageEvent) => {
     switch (m.t) {
       case "init":
         start(m as unknown as WorkerInit);
+        break;
+      case "fn":
+        executor?.register(m as unknown as FunctionRegistration);
+        break;
+      case "tasks":
+        executor?.enqueueColumns(m.cols as Columns);
         break;
       case "task":
         executor?.enqueue(m as unknown as TaskDispatch);

@@ -14,6 +14,7 @@ import type {
   TaskSpec,
 } from "../runtime/protocol.ts";
 import { deserialize, readFrame } from "../serialize/codec.ts";
+import { BlockBuilder } from "./task-block.ts";
 
 declare const self: Worker;
 
@@ -26,6 +27,7 @@ export class WorkerLink implements NodeApi {
   readonly nodeId: string;
   readonly shmHeaderAddress: number;
   #out: unknown[] = [];
+  readonly #results = new BlockBuilder();
   #scheduled = false;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
@@ -37,7 +39,25 @@ export class WorkerLink implements NodeApi {
 
   /** Queues a message for the node; everything queued in one turn goes out as one batch. */
   post(msg: unknown): void {
+    if (this.#results.length > 0) this.#out.push({ t: "results", cols: this.#results.take() });
     this.#out.push(msg);
+    this.#schedule();
+  }
+
+  /** While true, results wait for an explicit `flush()` (the executor batches quick tasks). */
+  holdResults = false;
+
+  get heldResults(): number {
+    return this.#results.length;
+  }
+
+  /** Reports a task's single inline result through the columnar batch. */
+  postResult(taskId: string, bytes: Uint8Array): void {
+    this.#results.add(taskId, 0, bytes);
+    if (!this.holdResults) this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.flush());
@@ -46,6 +66,7 @@ export class WorkerLink implements NodeApi {
 
   flush(): void {
     this.#scheduled = false;
+    if (this.#results.length > 0) this.#out.push({ t: "results", cols: this.#results.take() });
     if (this.#out.length === 0) return;
     const batch = this.#out;
     this.#out = [];

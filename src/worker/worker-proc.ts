@@ -5,6 +5,7 @@
  * than one.
  */
 import type { Allocation } from "../scheduler/node-resources.ts";
+import { BlockBuilder } from "./task-block.ts";
 import { WORKER_ENTRY_URL } from "./worker-url.ts";
 
 export type WorkerState = "STARTING" | "IDLE" | "LEASED" | "ACTOR" | "DEAD";
@@ -42,8 +43,10 @@ export class WorkerProc {
   yielding = false;
   actorId: string | undefined;
   idleSince = 0;
-  readonly knownFns = new Set<string>();
+  /** Functions registered on this worker: registration key → index used by task messages. */
+  readonly knownFns = new Map<string, number>();
   #out: ToWorker[] = [];
+  readonly #block = new BlockBuilder();
   #scheduled = false;
 
   constructor(
@@ -69,9 +72,20 @@ export class WorkerProc {
     this.worker.unref();
   }
 
-  /** Queues a message; all messages queued in this turn go out together. */
+  /** Queues a message; all messages queued in this turn go out together, in order. */
   send(msg: ToWorker): void {
+    if (this.#block.length > 0) this.#out.push({ t: "tasks", cols: this.#block.take() });
     this.#out.push(msg);
+    this.#schedule();
+  }
+
+  /** Queues a plain task (registered function `fn`, inline argument frame) in the columnar batch. */
+  sendTask(taskId: string, fn: number, args: Uint8Array): void {
+    this.#block.add(taskId, fn, args);
+    this.#schedule();
+  }
+
+  #schedule(): void {
     if (!this.#scheduled) {
       this.#scheduled = true;
       queueMicrotask(() => this.flush());
@@ -80,6 +94,7 @@ export class WorkerProc {
 
   flush(): void {
     this.#scheduled = false;
+    if (this.#block.length > 0) this.#out.push({ t: "tasks", cols: this.#block.take() });
     if (this.#out.length === 0 || this.state === "DEAD") return;
     const batch = this.#out;
     this.#out = [];
