@@ -1,0 +1,6 @@
+/** A Bun Worker that posts back every message it gets: the raw postMessage round-trip floor. */
+declare const self: Worker;
+
+self.onmessage = (event: MessageEvent) => {
+  self.postMessage(event.data);
+};
