@@ -28,3 +28,4 @@ while (left > 0) {
   left -= piece.length;
 }
 socket.end();
+export {};
