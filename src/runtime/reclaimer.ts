@@ -19,13 +19,14 @@ export class Reclaimer {
   track(target: object, onDead: () => void): Tracked {
     const t: Tracked = { weak: new WeakRef(target), onDead, done: false };
     this.#live.add(t);
-    this.#registry.register(target, t, t);
+    // No unregister token: JSC makes each finalization with a token cost O(registrations), so an
+    // explicitly settled entry simply stays registered and its later callback finds it done.
+    this.#registry.register(target, t);
     return t;
   }
 
   /** Runs the callback now (explicit release) instead of at collection. */
   settle(t: Tracked): void {
-    this.#registry.unregister(t);
     this.#fire(t);
   }
 
@@ -34,7 +35,6 @@ export class Reclaimer {
     let n = 0;
     for (const t of this.#live) {
       if (t.weak.deref() !== undefined) continue;
-      this.#registry.unregister(t);
       this.#fire(t);
       n++;
     }
