@@ -17,17 +17,10 @@ import { ACTOR_HANDLE_STATE } from "./serialize/codec.ts";
  * embedded cluster (a head and one node) runs inside this process.
  */
 export async function init(options?: InitOptions): Promise<void> {
-  if (typeof WorkerGlobalScope !== "undefined" || currentCore() !== undefined) {
-    // On a worker `init` is a no-op, so scripts that call it before defining functions still load.
-    if (currentCore() !== undefined && isDriverThread()) {
-      throw new RaytsError("Already initialized: call shutdown() first, or drop the second init()");
-    }
-    return;
-  }
+  // On a worker `init` is a no-op, so scripts that call it before defining their functions load.
+  if (!isDriverThread()) return;
   startDriver(options);
 }
-
-declare const WorkerGlobalScope: unknown;
 
 function isDriverThread(): boolean {
   return Bun.isMainThread;
