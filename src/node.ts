@@ -10,6 +10,7 @@ import { ActorManager } from "./runtime/actor-manager.ts";
 import { randomId } from "./runtime/ids.ts";
 import { keptAlive } from "./runtime/keep-alive.ts";
 import type { CallerId, NodeApi, StreamStep } from "./runtime/node-api.ts";
+import { callNodeApi, castNodeApi } from "./runtime/node-api-dispatch.ts";
 import { toPayload } from "./runtime/payload.ts";
 import type {
   ActorCallSpec,
@@ -444,7 +445,7 @@ export class Node implements NodeApi, NodeContext {
         this.actors.onCtorFailed(m.actorId as string, m.error as Payload);
         return;
       case "cast":
-        this.#cast(w.id, m.m as string, m.a as unknown[]);
+        castNodeApi(this, w.id, m.m as string, m.a as unknown[]);
         return;
       case "rpc":
         this.#rpc(w, m.id as number, m.m as string, m.a as unknown[]);
@@ -454,76 +455,8 @@ export class Node implements NodeApi, NodeContext {
     }
   }
 
-  #cast(caller: CallerId, method: string, a: unknown[]): void {
-    switch (method) {
-      case "submitTask":
-        this.submitTask(caller, a[0] as TaskSpec);
-        return;
-      case "createActor":
-        this.createActor(caller, a[0] as ActorSpec);
-        return;
-      case "submitActorCall":
-        this.submitActorCall(caller, a[0] as ActorCallSpec);
-        return;
-      case "putObject":
-        this.putObject(caller, a[0] as string, a[1] as Payload, a[2] as string[]);
-        return;
-      case "addRefs":
-        this.addRefs(caller, a[0] as string[]);
-        return;
-      case "removeRefs":
-        this.removeRefs(caller, a[0] as string[]);
-        return;
-      case "unpin":
-        this.unpin(caller, a[0] as string);
-        return;
-      case "cancel":
-        this.cancel(caller, a[0] as string, a[1] as boolean, a[2] as boolean);
-        return;
-      case "killActor":
-        this.killActor(caller, a[0] as string, a[1] as boolean);
-        return;
-      case "freeObjects":
-        this.freeObjects(caller, a[0] as string[]);
-        return;
-      case "dropStream":
-        this.dropStream(caller, a[0] as string);
-        return;
-      default:
-        throw new Error(`Unknown call from a worker: ${method}`);
-    }
-  }
-
   #rpc(w: WorkerProc, id: number, method: string, a: unknown[]): void {
-    let p: Promise<unknown>;
-    switch (method) {
-      case "getObjects":
-        p = this.getObjects(w.id, a[0] as string[], a[1] as number | undefined);
-        break;
-      case "waitObjects":
-        p = this.waitObjects(w.id, a[0] as string[], a[1] as number, a[2] as number | undefined);
-        break;
-      case "getNamedActor":
-        p = this.getNamedActor(a[0] as string, a[1] as string);
-        break;
-      case "streamNext":
-        p = this.streamNext(w.id, a[0] as string, a[1] as number);
-        break;
-      case "nodes":
-        p = this.nodes();
-        break;
-      case "clusterResources":
-        p = this.clusterResources();
-        break;
-      case "availableResources":
-        p = this.availableResources();
-        break;
-      case "reclaim":
-        p = this.#reclaimForWorker();
-        break;
-      default:
-        p = Promise.reject(new Error(`Unknown request from a worker: ${method}`));
-    }
+    const p = method === "reclaim" ? this.#reclaimForWorker() : callNodeApi(this, w.id, method, a);
     p.then(
       (v) => w.send({ t: "reply", id, ok: true, v }),
       (e: unknown) =>

@@ -1,0 +1,77 @@
+/**
+ * Serving a {@link NodeApi} to a remote caller: a message names a method and carries its arguments
+ * as an array. One table for every transport (Worker message channels today, sockets later), so the
+ * node's behaviour does not depend on how a caller reaches it. Unknown methods and malformed
+ * argument lists are errors, never crashes.
+ */
+import type { CallerId, NodeApi } from "./node-api.ts";
+import type { ActorCallSpec, ActorSpec, Payload, TaskSpec } from "./protocol.ts";
+
+type Cast = (api: NodeApi, caller: CallerId, a: readonly unknown[]) => void;
+type Call = (api: NodeApi, caller: CallerId, a: readonly unknown[]) => Promise<unknown>;
+
+const str = (v: unknown, what: string): string => {
+  if (typeof v !== "string") throw new TypeError(`Bad request: ${what} must be a string`);
+  return v;
+};
+const strs = (v: unknown, what: string): string[] => {
+  if (!Array.isArray(v) || !v.every((x) => typeof x === "string")) {
+    throw new TypeError(`Bad request: ${what} must be an array of strings`);
+  }
+  return v as string[];
+};
+const optNum = (v: unknown, what: string): number | undefined => {
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== "number" || Number.isNaN(v)) throw new TypeError(`Bad request: ${what} must be a number`);
+  return v;
+};
+
+/** Methods that answer nothing (fire and forget). */
+const CASTS: Record<string, Cast> = {
+  submitTask: (api, c, a) => api.submitTask(c, a[0] as TaskSpec),
+  createActor: (api, c, a) => api.createActor(c, a[0] as ActorSpec),
+  submitActorCall: (api, c, a) => api.submitActorCall(c, a[0] as ActorCallSpec),
+  putObject: (api, c, a) => api.putObject(c, str(a[0], "id"), a[1] as Payload, strs(a[2] ?? [], "contained")),
+  addRefs: (api, c, a) => api.addRefs(c, strs(a[0], "ids")),
+  removeRefs: (api, c, a) => api.removeRefs(c, strs(a[0], "ids")),
+  unpin: (api, c, a) => api.unpin(c, str(a[0], "id")),
+  cancel: (api, c, a) => api.cancel(c, str(a[0], "object id"), a[1] === true, a[2] !== false),
+  killActor: (api, c, a) => api.killActor(c, str(a[0], "actor id"), a[1] !== false),
+  freeObjects: (api, c, a) => api.freeObjects(c, strs(a[0], "ids")),
+  dropStream: (api, c, a) => api.dropStream(c, str(a[0], "task id")),
+};
+
+/** Methods that answer (the reply carries the resolved value or the error). */
+const CALLS: Record<string, Call> = {
+  getObjects: (api, c, a) => api.getObjects(c, strs(a[0], "ids"), optNum(a[1], "timeoutMs")),
+  waitObjects: (api, c, a) =>
+    api.waitObjects(c, strs(a[0], "ids"), optNum(a[1], "numReturns") ?? 1, optNum(a[2], "timeoutMs")),
+  getNamedActor: (api, _c, a) => api.getNamedActor(str(a[0], "name"), str(a[1], "namespace")),
+  streamNext: (api, c, a) => api.streamNext(c, str(a[0], "task id"), optNum(a[1], "index") ?? 0),
+  nodes: (api) => api.nodes(),
+  clusterResources: (api) => api.clusterResources(),
+  availableResources: (api) => api.availableResources(),
+};
+
+/** Runs a fire-and-forget method; throws for an unknown method or bad arguments. */
+export function castNodeApi(api: NodeApi, caller: CallerId, method: string, args: readonly unknown[]): void {
+  const fn = Object.hasOwn(CASTS, method) ? CASTS[method] : undefined;
+  if (fn === undefined) throw new TypeError(`Unknown call: ${method}`);
+  fn(api, caller, args);
+}
+
+/** Runs a method that answers; an unknown method or bad arguments reject. */
+export function callNodeApi(
+  api: NodeApi,
+  caller: CallerId,
+  method: string,
+  args: readonly unknown[],
+): Promise<unknown> {
+  const fn = Object.hasOwn(CALLS, method) ? CALLS[method] : undefined;
+  if (fn === undefined) return Promise.reject(new TypeError(`Unknown request: ${method}`));
+  try {
+    return fn(api, caller, args);
+  } catch (err) {
+    return Promise.reject(err);
+  }
+}
