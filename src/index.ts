@@ -8,45 +8,6 @@
  * const square = remote((x: number) => x * x);
  * console.log(await get([1, 2, 3].map((x) => square.remote(x)))); // [1, 4, 9]
  */
-export {
-  availableResources,
-  cancel,
-  clusterResources,
-  free,
-  type GetOptions,
-  get,
-  getActor,
-  getRuntimeContext,
-  init,
-  isInitialized,
-  kill,
-  nodes,
-  put,
-  type RuntimeContext,
-  shutdown,
-  type WaitOptions,
-  wait,
-} from "./api.ts";
-export * from "./errors.ts";
-export { ObjectRef } from "./object-ref.ts";
-export type {
-  ActorOptions,
-  InitOptions,
-  MethodOptions,
-  PlacementGroupLike,
-  RuntimeEnv,
-  SchedulingStrategy,
-  TaskOptions,
-} from "./options/types.ts";
-export { ObjectRefGenerator } from "./runtime/object-ref-generator.ts";
-export type { NodeInfo } from "./runtime/protocol.ts";
-export type { ActorClass, ActorMethod, RemoteArgs, RemoteFunction } from "./runtime/remote.ts";
-export { remote } from "./runtime/remote.ts";
+import "./runtime/driver-start.ts";
 
-import { ActorHandleBase } from "./runtime/actor-handle.ts";
-import type { ActorHandle as TypedHandle } from "./runtime/remote.ts";
-
-/** A handle to an actor of class `T`: its methods as `.remote()` calls, plus `actorId`. */
-export type ActorHandle<T = unknown> = TypedHandle<T>;
-/** The runtime class of every actor handle: `handle instanceof ActorHandle` holds. */
-export const ActorHandle: typeof ActorHandleBase = ActorHandleBase;
+export * from "./public-api.ts";

@@ -1,5 +1,7 @@
 /** Running a file as the driver: what `rayts FILE` and `rayts run FILE` do once arguments are parsed. */
+import "../runtime/driver-start.ts";
 import { installRaytsModule } from "../loader/rayts-module.ts";
+import { prewarmWorkers } from "../worker/warm-workers.ts";
 import { setEntryScript } from "./entry-script.ts";
 import { failScript, installScriptLifecycle } from "./script-lifecycle.ts";
 
@@ -10,6 +12,8 @@ import { failScript, installScriptLifecycle } from "./script-lifecycle.ts";
  */
 export async function runScript(path: string, args: string[]): Promise<void> {
   installRaytsModule();
+  // Boot two workers while the script loads; the embedded node adopts them if the script uses rayts.
+  prewarmWorkers(2);
   setEntryScript(path);
   process.argv.splice(0, process.argv.length, process.execPath, path, ...args);
   // Bun derives `import.meta.main` from Bun.main, which is writable for exactly this purpose.

@@ -3,7 +3,7 @@
  * thread's own instance of `src/index.ts`, so scripts need no `node_modules` and share the runtime's
  * state (one `isInitialized()`, one object store handle, the same `ObjectRef` class for `instanceof`).
  */
-import * as rayts from "../index.ts";
+import * as rayts from "../public-api.ts";
 
 let installed = false;
 

@@ -73,7 +73,19 @@ export async function resolve(desc: FunctionDescriptor): Promise<{ target: unkno
   return { target, evaluated: true };
 }
 
+/**
+ * Starts importing a module ahead of need (a worker preloads the driver's entry script as soon as it
+ * starts, in parallel with the driver, so the first task does not wait for it).
+ */
+export function preloadModule(module: string): void {
+  void startLoad(module);
+}
+
 function loadModule(module: string, id: string): Promise<void> {
+  return Promise.race([startLoad(module), registered(id)]);
+}
+
+function startLoad(module: string): Promise<void> {
   let load = moduleLoads.get(module);
   if (load === undefined) {
     // The import may never settle (top-level `await get(…)` is halted forever in loading mode), so
@@ -84,7 +96,7 @@ function loadModule(module: string, id: string): Promise<void> {
     );
     moduleLoads.set(module, load);
   }
-  return Promise.race([load, registered(id)]);
+  return load;
 }
 
 function registered(id: string): Promise<void> {

@@ -8,7 +8,7 @@ import { installRaytsModule } from "../loader/rayts-module.ts";
 import { makeActorHandle } from "../runtime/actor-handle.ts";
 import { setCore } from "../runtime/context.ts";
 import { Core } from "../runtime/core.ts";
-import { moduleHalted } from "../runtime/function-registry.ts";
+import { moduleHalted, preloadModule } from "../runtime/function-registry.ts";
 import { markWorkerThread } from "../runtime/loading-mode.ts";
 import type {
   ActorCallDispatch,
@@ -61,6 +61,7 @@ function start(init: WorkerInit): void {
   executor = new Executor(core, link);
   const ex = executor;
   installConsolePrefix(() => ex.currentName(), init.logToDriver);
+  if (init.entryScript !== undefined) preloadModule(init.entryScript);
 }
 
 self.onmessage = (event: MessageEvent) => {

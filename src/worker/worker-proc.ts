@@ -6,7 +6,7 @@
  */
 import type { Allocation } from "../scheduler/node-resources.ts";
 import { BlockBuilder } from "./task-block.ts";
-import { WORKER_ENTRY_URL } from "./worker-url.ts";
+import { takeWorker } from "./warm-workers.ts";
 
 export type WorkerState = "STARTING" | "IDLE" | "LEASED" | "ACTOR" | "DEAD";
 
@@ -55,7 +55,7 @@ export class WorkerProc {
     onExit: (w: WorkerProc, code: number, error: string | undefined) => void,
   ) {
     this.id = id;
-    this.worker = new Worker(WORKER_ENTRY_URL);
+    this.worker = takeWorker();
     let error: string | undefined;
     this.worker.addEventListener("message", (e: MessageEvent) => onMessages(this, e.data as FromWorker[]));
     this.worker.addEventListener("error", (e: Event) => {
