@@ -105,6 +105,7 @@ export async function wait<T>(
       throw new TypeError(`wait() got the same ObjectRef twice (${r.id}): pass each ref once`);
     seen.add(r.id);
   }
+  if (refs.length === 0) return { ready: [], notReady: [] };
   const numReturns = opts?.numReturns ?? 1;
   if (!Number.isInteger(numReturns) || numReturns < 0) {
     throw new TypeError(`wait() numReturns must be a whole number of at least 0: got ${String(numReturns)}`);
@@ -115,7 +116,6 @@ export async function wait<T>(
     );
   }
   const timeoutMs = checkTimeout("wait", opts?.timeoutMs);
-  if (refs.length === 0) return { ready: [], notReady: [] };
   return (await ensureCore().wait(refs, numReturns, timeoutMs)) as {
     ready: ObjectRef<T>[];
     notReady: ObjectRef<T>[];

@@ -24,6 +24,8 @@ export interface TaskContext {
   readonly gpuIds: readonly number[];
   readonly resources: Readonly<Record<string, number>>;
   cancelled: boolean;
+  /** Set by the executor while it awaits the task: called when the task is cancelled. */
+  onCancel?: () => void;
 }
 
 export interface CoreOptions {

@@ -75,7 +75,8 @@ export class ObjectStore {
     const waiters = e.waiters;
     e.waiters = undefined;
     if (waiters !== undefined) for (const w of waiters) w();
-    if (e.refs <= 0 && waiters === undefined) this.#release(id, e);
+    // Waiters took what they needed (pins for shm views) synchronously; nothing else holds it.
+    if (e.refs <= 0) this.#release(id, e);
   }
 
   /** True while the object exists (pending or ready) and is referenced. */

@@ -93,9 +93,11 @@ export class Executor {
       this.#link.post({ t: "done", taskId, values: [], contained: [] });
       return;
     }
-    if (this.#running?.taskId === taskId && this.#runningCtx !== undefined) this.#runningCtx.cancelled = true;
-    const call = this.#inflightCalls.get(taskId);
-    if (call !== undefined) call.cancelled = true;
+    const ctx = this.#running?.taskId === taskId ? this.#runningCtx : this.#inflightCalls.get(taskId);
+    if (ctx !== undefined) {
+      ctx.cancelled = true;
+      ctx.onCancel?.();
+    }
   }
 
   /**
@@ -169,7 +171,12 @@ export class Executor {
         return;
       }
       let result = taskContext.run(ctx, () => fn(...args));
-      if (result instanceof Promise) result = await result;
+      if (result instanceof Promise) result = await untilSettledOrCancelled(result, ctx);
+      if (result === CANCELLED) {
+        // The node already answered TaskCancelledError; free this worker for the next task.
+        this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
+        return;
+      }
       await this.#reply(d.taskId, reg.name, reg.numReturns, result);
     } catch (err) {
       this.#fail(d.taskId, reg.name, explainReferenceError(err, desc, evaluated), false);
@@ -181,10 +188,14 @@ export class Executor {
   async #stream(taskId: string, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<void> {
     const it = fn(...args) as AsyncIterable<unknown> | Iterable<unknown>;
     let index = 0;
+    const ctx = taskContext.getStore();
     for await (const value of it as AsyncIterable<unknown>) {
+      if (ctx?.cancelled) break;
       index++;
       const { payload, contained } = this.#encode(value, "yielded value");
       this.#link.post({ t: "item", taskId, index, payload, contained, err: false });
+      // Send it now: a sync generator computes its next value without yielding to the event loop.
+      this.#link.flush();
     }
     this.#link.post({ t: "done", taskId, values: [], contained: [] });
   }
@@ -399,6 +410,20 @@ export class Executor {
 }
 
 const NONE: readonly never[] = Object.freeze([]);
+
+const CANCELLED = Symbol("cancelled");
+
+/**
+ * Awaits a task's promise, or stops waiting when the task is cancelled: a cancelled task that never
+ * settles must not hold its worker (and its CPU) forever. Its promise runs on, its result ignored.
+ */
+function untilSettledOrCancelled(p: Promise<unknown>, ctx: TaskContext): Promise<unknown> {
+  if (ctx.cancelled) return Promise.resolve(CANCELLED);
+  return new Promise((resolve, reject) => {
+    ctx.onCancel = () => resolve(CANCELLED);
+    p.then(resolve, reject);
+  });
+}
 
 /** Tasks faster than this on average have their results batched. */
 const QUICK_TASK_MS = 0.05;
