@@ -43,10 +43,17 @@ export async function finishScript(code: number): Promise<void> {
  * and causes as text, since their local frames point into the runtime, not the user's code.
  */
 export function failScript(error: unknown): void {
-  if (error instanceof RaytsError) process.stderr.write(`${describeChain(error)}\n`);
+  if (error instanceof RaytsError || thrownByRuntime(error)) process.stderr.write(`${describeChain(error)}\n`);
   else console.error(error);
   failed = true;
   void finishScript(1);
+}
+
+/** True when the error's first stack frame is in rayts' own (bundled) code, not the user's. */
+function thrownByRuntime(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const frame = (error.stack ?? "").split("\n").find((l) => /^\s+at /.test(l));
+  return frame?.includes("/$bunfs/") ?? false;
 }
 
 function describeChain(error: Error): string {
