@@ -43,8 +43,9 @@ export async function finishScript(code: number): Promise<void> {
  * and causes as text, since their local frames point into the runtime, not the user's code.
  */
 export function failScript(error: unknown): void {
-  if (error instanceof RaytsError || thrownByRuntime(error)) process.stderr.write(`${describeChain(error)}\n`);
-  else console.error(error);
+  if (error instanceof Error && (error instanceof RaytsError || thrownByRuntime(error))) {
+    process.stderr.write(`${describeChain(error)}\n`);
+  } else console.error(error);
   failed = true;
   void finishScript(1);
 }

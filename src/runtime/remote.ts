@@ -27,8 +27,11 @@ export type RemoteResult<R, N extends number> = R extends
   : N extends 1
     ? ObjectRef<Awaited<R>>
     : Awaited<R> extends readonly unknown[]
-      ? { [K in keyof Awaited<R>]: ObjectRef<Awaited<R>[K]> }
+      ? RefsOf<Awaited<R>>
       : ObjectRef<unknown>[];
+
+/** One ref per element of a tuple (a homomorphic mapped type, so tuples stay tuples). */
+export type RefsOf<T extends readonly unknown[]> = { [K in keyof T]: ObjectRef<T[K]> };
 
 type NumReturnsOf<O, N extends number> = O extends { numReturns: infer K extends number } ? K : N;
 
