@@ -28,4 +28,5 @@ while (left > 0) {
   left -= piece.length;
 }
 socket.end();
+
 export {};
