@@ -57,11 +57,10 @@ export interface GetOptions {
  * const [a, b] = await get([f.remote(1), f.remote(2)]);
  */
 export function get<T>(ref: ObjectRef<T>, opts?: GetOptions): Promise<T>;
-export function get<T>(refs: readonly ObjectRef<T>[], opts?: GetOptions): Promise<T[]>;
-export function get<T extends readonly ObjectRef<unknown>[]>(
+export function get<const T extends readonly ObjectRef<unknown>[]>(
   refs: T,
   opts?: GetOptions,
-): Promise<{ [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
+): Promise<{ -readonly [K in keyof T]: T[K] extends ObjectRef<infer V> ? V : never }>;
 export function get(
   refs: ObjectRef<unknown> | readonly ObjectRef<unknown>[],
   opts?: GetOptions,

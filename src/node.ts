@@ -378,6 +378,10 @@ export class Node implements NodeApi, NodeContext {
     this.streams.drop(taskId);
   }
 
+  resolveActorId(actorId: string): string {
+    return this.actors.resolveId(actorId);
+  }
+
   freeObjects(_caller: CallerId, ids: readonly string[]): void {
     for (const id of ids) this.store.free(id);
   }

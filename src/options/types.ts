@@ -81,7 +81,7 @@ export interface InitOptions {
 }
 
 /**
- * Options for a remote function, given to `remote(fn, options)` or `fn.options(...)` (which returns a
+ * Options for a remote function, given to `fn.options(...)` (which returns a
  * new remote function; later options win key by key). Resources (`numCpus` default 1, `numGpus` 0,
  * `memory` 0 bytes, custom `resources`) are held while the task runs; amounts may be fractional with a
  * granularity of 0.0001, and `numGpus` above 1 must be whole. `numReturns` > 1 makes `.remote()`
@@ -117,7 +117,7 @@ export interface TaskOptions {
 }
 
 /**
- * Options for an actor class, given to `remote(Class, options)` or `ActorClass.options(...)`. By
+ * Options for an actor class, given to `ActorClass.options(...)`. By
  * default an actor needs 1 CPU to be placed and holds none while it lives (so idle actors do not
  * starve tasks); once any of `numCpus`, `numGpus` or `resources` is given, it holds exactly what was
  * asked (`numCpus` then defaulting to 0) for its whole life, as in Ray. `name` registers it in

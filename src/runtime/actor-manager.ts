@@ -59,6 +59,11 @@ export class ActorManager {
     }));
   }
 
+  /** The real id behind an alias made by `getIfExists`. */
+  resolveId(actorId: string): string {
+    return this.#aliases.get(actorId) ?? actorId;
+  }
+
   #resolve(actorId: string): ActorRecord | undefined {
     return this.#actors.get(this.#aliases.get(actorId) ?? actorId);
   }

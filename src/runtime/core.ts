@@ -307,7 +307,7 @@ export class Core {
       env,
     });
     for (const t of packed.temps) t[Symbol.dispose]();
-    return { actorId, namespace };
+    return { actorId: this.api.resolveActorId(actorId), namespace };
   }
 
   /** Makes the ref a stream item id names (the stream keeps the item alive until then). */

@@ -5,6 +5,8 @@
  * halted while a worker loads it (see `loading-mode.ts`). Functions that no module import registers
  * (defined inside another function, say) fall back to evaluating their source text.
  */
+import { readFileSync } from "node:fs";
+import { depthAt } from "./entry-filter.ts";
 import type { FunctionDescriptor } from "./protocol.ts";
 
 const registry = new Map<string, unknown>();
@@ -20,7 +22,11 @@ export function describe(
   callerStack: string | undefined,
 ): FunctionDescriptor {
   const source = Function.prototype.toString.call(target);
-  const module = callerModule(callerStack);
+  const caller = callerFrame(callerStack);
+  // A remote() reached through another function (a factory, a loop body, main()) closes over that
+  // call's variables, which a worker cannot see: such functions are rebuilt from their source, so
+  // they run with their own code only or fail clearly, never with values a worker made up.
+  const module = caller !== undefined && isTopLevelCall(caller) ? caller.file : undefined;
   const base = `${module ?? "<eval>"}|${Bun.hash(source).toString(16)}`;
   const n = (occurrences.get(base) ?? 0) + 1;
   occurrences.set(base, n);
@@ -29,7 +35,7 @@ export function describe(
   const ctor = (target as { constructor?: { name?: string } }).constructor?.name;
   const generator =
     kind === "function" && (ctor === "GeneratorFunction" || ctor === "AsyncGeneratorFunction");
-  register(id, target);
+  if (module !== undefined) register(id, target);
   return { id, module, source, name, kind, generator };
 }
 
@@ -42,18 +48,53 @@ function register(id: string, target: unknown): void {
   }
 }
 
-/** The module file that called `remote()`: the first stack frame outside rayts' own sources. */
-function callerModule(stack: string | undefined): string | undefined {
+interface Frame {
+  readonly file: string;
+  readonly line: number;
+  readonly column: number;
+}
+
+/** Where `remote()` was called: the first stack frame outside rayts' own sources. */
+function callerFrame(stack: string | undefined): Frame | undefined {
   if (stack === undefined) return undefined;
-  for (const line of stack.split("\n")) {
-    const m = /\(?((?:file:\/\/)?\/[^()\s]*?):\d+:\d+\)?\s*$/.exec(line);
+  for (const text of stack.split("\n")) {
+    const m = /\(?((?:file:\/\/)?\/[^()\s]*?):(\d+):(\d+)\)?\s*$/.exec(text);
     if (m === null) continue;
     let file = m[1] ?? "";
     if (file.startsWith("file://")) file = decodeURIComponent(file.slice(7));
     if (file.startsWith(srcRoot) || file.startsWith("/$bunfs/") || file.includes("/~BUN/")) continue;
-    return file;
+    return { file, line: Number(m[2]), column: Number(m[3]) };
   }
   return undefined;
+}
+
+const sources = new Map<string, string | undefined>();
+
+/**
+ * True when the frame is a `remote(` call written at bracket depth 0 of a top-level statement of its
+ * module (`const f = remote(…)`), not one inside a function body or reached through a helper.
+ */
+function isTopLevelCall(f: Frame): boolean {
+  let source = sources.get(f.file);
+  if (!sources.has(f.file)) {
+    try {
+      source = readFileSync(f.file, "utf8");
+    } catch {
+      source = undefined;
+    }
+    sources.set(f.file, source);
+  }
+  if (source === undefined) return true;
+  let offset = 0;
+  for (let l = 1; l < f.line; l++) {
+    const nl = source.indexOf("\n", offset);
+    if (nl < 0) return true;
+    offset = nl + 1;
+  }
+  offset += f.column - 1;
+  const callee = /^[A-Za-z_$][\w$]*/.exec(source.slice(offset, offset + 64))?.[0];
+  if (callee !== "remote") return false;
+  return depthAt(source, offset) === 0;
 }
 
 /**
@@ -62,7 +103,7 @@ function callerModule(stack: string | undefined): string | undefined {
  */
 export async function resolve(desc: FunctionDescriptor): Promise<{ target: unknown; evaluated: boolean }> {
   const found = registry.get(desc.id);
-  if (found !== undefined) return { target: found, evaluated: false };
+  if (found !== undefined) return { target: found, evaluated: desc.module === undefined };
   if (desc.module !== undefined) {
     await loadModule(desc.module, desc.id);
     const loaded = registry.get(desc.id);
@@ -149,12 +190,12 @@ export function explainReferenceError(err: unknown, desc: FunctionDescriptor, ev
   const where = evaluated
     ? desc.module !== undefined
       ? `${desc.name} in ${desc.module} is defined after the module's first .remote(), put, get or wait call, where workers stop running its top level, so it was rebuilt from its source text alone`
-      : `${desc.name} was rebuilt from its source text, so it only sees its own code`
+      : `${desc.name} is made by a remote() call inside a function (a factory, a loop, main()), so it closes over that call's variables, which do not travel; it was rebuilt from its source text alone`
     : `${desc.name} was loaded from ${desc.module}`;
   const fix = evaluated
     ? desc.module !== undefined
       ? `move the remote() definition (and what it uses) above that first call, or put the driver code inside if (import.meta.main) { … }`
-      : `define ${desc.name} at the top level of a module (or the entry script) and import or define "${ident}" there too`
+      : `write const ${desc.name === "anonymous" ? "f" : desc.name} = remote(…) at the top level of its module, and pass "${ident}" as an argument or make it a top-level constant`
     : `define or import "${ident}" at the top level of that module, before the script's first .remote(), put, get or wait`;
   const wrapped = new ReferenceError(`Remote code cannot reach "${ident}" on the worker: ${where}; ${fix}`, {
     cause: err,

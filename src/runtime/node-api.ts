@@ -45,6 +45,11 @@ export interface NodeApi {
   /** The consumer let go of a generator: release the items it never took. */
   dropStream(caller: CallerId, taskId: string): void;
   freeObjects(caller: CallerId, ids: readonly string[]): void;
+  /**
+   * The id an actor handle should carry: a `getIfExists` creation that found the named actor answers
+   * with that actor's id. Only in-process nodes answer synchronously; others return `actorId`.
+   */
+  resolveActorId(actorId: string): string;
   nodes(): Promise<NodeInfo[]>;
   clusterResources(): Promise<Record<string, number>>;
   availableResources(): Promise<Record<string, number>>;

@@ -222,6 +222,7 @@ export class TaskManager {
     if (q.head === q.items.length) {
       q.items.length = 0;
       q.head = 0;
+      this.#rebalance(q);
     } else if (q.head > 1024 && q.head * 2 > q.items.length) {
       q.items = q.items.slice(q.head);
       q.head = 0;
@@ -382,6 +383,26 @@ export class TaskManager {
     w.blocked = 0;
     this.#ctx.pool.giveBack(w);
     this.#ctx.resourcesFreed();
+  }
+
+  /**
+   * Resources for another lease are free while a lease holds tasks it has not started (they were
+   * pipelined onto it while resources were short, e.g. during an actor's placement): ask the most
+   * loaded lease to hand them back, so they spread over new leases.
+   */
+  #rebalance(q: ShapeQueue): void {
+    let most: WorkerProc | undefined;
+    for (const l of q.leases) {
+      if (
+        l.inflight.length > 1 &&
+        !l.yielding &&
+        (most === undefined || l.inflight.length > most.inflight.length)
+      )
+        most = l;
+    }
+    if (most === undefined || !this.#ctx.resources.fits(q.demand)) return;
+    most.yielding = true;
+    most.send({ t: "yield" });
   }
 
   /** A lease went idle while another holds several queued tasks: ask that one to hand some back. */

@@ -17,6 +17,7 @@ import { decodePayload, encodeValue } from "../runtime/payload.ts";
 import type {
   ActorCallDispatch,
   ActorCreateDispatch,
+  FunctionDescriptor,
   FunctionRegistration,
   Payload,
   TaskDispatch,
@@ -29,6 +30,8 @@ export const taskContext = new AsyncLocalStorage<TaskContext>();
 
 interface ActorInstance {
   readonly actorId: string;
+  readonly desc: FunctionDescriptor;
+  readonly evaluated: boolean;
   readonly instance: Record<string, unknown>;
   readonly className: string;
   readonly maxConcurrency: number;
@@ -330,6 +333,8 @@ export class Executor {
       const instance = taskContext.run(ctx, () => new Cls(...args));
       this.#actor = {
         actorId: d.actorId,
+        desc: d.cls,
+        evaluated,
         instance,
         className: d.cls.name,
         maxConcurrency: d.maxConcurrency,
@@ -394,7 +399,7 @@ export class Executor {
       if (result instanceof Promise) result = await result;
       await this.#reply(d.taskId, d.name, d.numReturns, result);
     } catch (err) {
-      this.#fail(d.taskId, d.name, err, false);
+      this.#fail(d.taskId, d.name, explainReferenceError(err, a.desc, a.evaluated), false);
     } finally {
       this.#inflightCalls.delete(d.taskId);
     }

@@ -4,6 +4,7 @@
  */
 
 import { ObjectStoreFullError } from "../errors.ts";
+import { installEntryFilter } from "../loader/entry-loader.ts";
 import { installRaytsModule } from "../loader/rayts-module.ts";
 import { makeActorHandle } from "../runtime/actor-handle.ts";
 import { setCore } from "../runtime/context.ts";
@@ -61,7 +62,10 @@ function start(init: WorkerInit): void {
   executor = new Executor(core, link);
   const ex = executor;
   installConsolePrefix(() => ex.currentName(), init.logToDriver);
-  if (init.entryScript !== undefined) preloadModule(init.entryScript);
+  if (init.entryScript !== undefined) {
+    installEntryFilter(init.entryScript);
+    preloadModule(init.entryScript);
+  }
 }
 
 self.onmessage = (event: MessageEvent) => {

@@ -29,6 +29,7 @@ export class WorkerLink implements NodeApi {
   #out: unknown[] = [];
   readonly #results = new BlockBuilder();
   #scheduled = false;
+  #lastFlush = 0;
   #nextId = 1;
   readonly #pending = new Map<number, Pending>();
 
@@ -41,7 +42,11 @@ export class WorkerLink implements NodeApi {
   post(msg: unknown): void {
     if (this.#results.length > 0) this.#out.push({ t: "results", cols: this.#results.take() });
     this.#out.push(msg);
-    this.#schedule();
+    // Send at once unless a batch went out just now: a synchronous task that calls an actor and
+    // then computes for a while must not hold the call until it returns (the microtask flush would
+    // only run then). Bursts still batch: 64 messages or one microtask at a time.
+    if (this.#out.length >= 64 || performance.now() - this.#lastFlush > 0.2) this.flush();
+    else this.#schedule();
   }
 
   /** While true, results wait for an explicit `flush()` (the executor batches quick tasks). */
@@ -66,6 +71,7 @@ export class WorkerLink implements NodeApi {
 
   flush(): void {
     this.#scheduled = false;
+    this.#lastFlush = performance.now();
     if (this.#results.length > 0) this.#out.push({ t: "results", cols: this.#results.take() });
     if (this.#out.length === 0) return;
     const batch = this.#out;
@@ -144,6 +150,9 @@ export class WorkerLink implements NodeApi {
   }
   dropStream(_c: CallerId, taskId: string): void {
     this.#cast("dropStream", [taskId]);
+  }
+  resolveActorId(actorId: string): string {
+    return actorId;
   }
   freeObjects(_c: CallerId, ids: readonly string[]): void {
     this.#cast("freeObjects", [ids]);

@@ -11,6 +11,8 @@ import {
   writeScript,
 } from "../harness.ts";
 
+/** What a clear "cannot reach the worker" error says to do. */
+const FIX = /import\.meta\.main|top level|above/;
 const FIXTURES = join(import.meta.dir, "..", "fixtures");
 
 /** A fixture's run plus what it left in its directory. */
@@ -125,9 +127,16 @@ describe("driver code", () => {
     expect(plain.driverRuns).toEqual(["driver code ran"]);
   });
 
-  test("driver code wrapped in main() runs exactly once and its remote code works", () => {
+  test("driver code wrapped in main() runs exactly once, and a closure made inside it fails naming the local", () => {
     expect(wrapped.code).toBe(0);
-    expect(resultOf(wrapped)).toEqual({ sums: [11, 12, 13, 14, 15, 16], echo: "echo:10" });
+    const result = resultOf<{ sums: number[]; echo: string; closure: { value?: number; error?: string } }>(
+      wrapped,
+    );
+    expect(result.sums).toEqual([11, 12, 13, 14, 15, 16]);
+    expect(result.echo).toBe("echo:10");
+    expect(result.closure.value).toBeUndefined();
+    expect(result.closure.error).toContain('"base"');
+    expect(result.closure.error).toMatch(FIX);
     expect(linesEqual(wrapped.stdout, "DRIVER")).toBe(1);
     expect(wrapped.driverRuns).toEqual(["driver code ran"]);
   });
@@ -152,7 +161,6 @@ describe("remote code that cannot reach the worker", () => {
     namer: Outcome<string>;
   }
   /** How an error says what to do: move the definition up, guard the driver code, or define it at top level. */
-  const FIX = /import\.meta\.main|top level|above/;
   let run: RunResult;
   beforeAll(async () => {
     run = await runFixture("code-unreachable.ts");
