@@ -254,7 +254,8 @@ export function topLevelStatements(source: string, probe?: { offset: number; dep
       i += num[0].length;
       continue;
     }
-    prev = source.slice(i, i + 2) === "=>" ? "=>" : c;
+    const two = source.slice(i, i + 2);
+    prev = two === "=>" || two === "++" || two === "--" ? two : c;
     i += prev.length;
   }
   end(lastNonSpace(source, n));

@@ -1,0 +1,116 @@
+import { describe, expect, test } from "bun:test";
+import { depthAt, stripDriverCode } from "../../src/runtime/entry-filter.ts";
+
+/** The non-blank lines of the filtered source, trimmed. */
+function kept(source: string): string[] {
+  return stripDriverCode(source)
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "");
+}
+
+describe("stripDriverCode", () => {
+  test("keeps imports, declarations, functions and classes and blanks calls and prints", () => {
+    const src = [
+      'import { get, remote } from "rayts";',
+      "const LIMIT = 3;",
+      'console.log("driver");',
+      "function helper(x: number) { return x + LIMIT; }",
+      "const f = remote((x: number) => helper(x));",
+      "class A { m() { return 1; } }",
+      "main();",
+      "export const g = 1;",
+    ].join("\n");
+    expect(kept(src)).toEqual([
+      'import { get, remote } from "rayts";',
+      "const LIMIT = 3;",
+      "function helper(x: number) { return x + LIMIT; }",
+      "const f = remote((x: number) => helper(x));",
+      "class A { m() { return 1; } }",
+      "export const g = 1;",
+    ]);
+  });
+
+  test("keeps every line and column where they were, so stack traces and function sources match", () => {
+    const src = "foo();\nconst a = 1;\nbar(`x\ny`);\nconst b = 2;\n";
+    const out = stripDriverCode(src);
+    expect(out.length).toBe(src.length);
+    expect(out.split("\n").length).toBe(src.split("\n").length);
+    expect(out.indexOf("const b")).toBe(src.indexOf("const b"));
+  });
+
+  test("blanks if, for and try blocks with their else, catch and finally parts", () => {
+    const src = [
+      "if (import.meta.main) {",
+      "  run();",
+      "} else {",
+      "  other();",
+      "}",
+      "for (const x of xs) { use(x); }",
+      "try { a(); } catch { b(); } finally { c(); }",
+      "const kept = 1;",
+    ].join("\n");
+    expect(kept(src)).toEqual(["const kept = 1;"]);
+  });
+
+  test("handles scripts without semicolons, multi-line chains and top-level await", () => {
+    const src = [
+      "const f = remote(async () => 1)",
+      "  .options({ numCpus: 1 })",
+      "await init()",
+      "let n = 0",
+      "n++",
+      "const g = (x: number) =>",
+      "  x * 2",
+    ].join("\n");
+    expect(kept(src)).toEqual([
+      "const f = remote(async () => 1)",
+      ".options({ numCpus: 1 })",
+      "let n = 0",
+      "const g = (x: number) =>",
+      "x * 2",
+    ]);
+  });
+
+  test("is not fooled by braces and semicolons inside strings, templates, regexes and comments", () => {
+    const src = [
+      'const a = "};{";',
+      "const b = `${'}'}; ${`${1}`}`;",
+      "const c = /[};]/.test(a); // } ;",
+      "/* } */ const d = 1 / 2 / 3;",
+      'log("}");',
+    ].join("\n");
+    expect(kept(src)).toEqual([
+      'const a = "};{";',
+      "const b = `${'}'}; ${`${1}`}`;",
+      "const c = /[};]/.test(a); // } ;",
+      "/* } */ const d = 1 / 2 / 3;",
+    ]);
+  });
+
+  test("keeps async functions, exported classes, enums and type declarations", () => {
+    const src = [
+      "async function main() { await go(); }",
+      "export default class B {}",
+      "enum E { A, B }",
+      "type T = { a: number };",
+      "interface I { b: string }",
+      "main();",
+    ].join("\n");
+    expect(kept(src)).toEqual([
+      "async function main() { await go(); }",
+      "export default class B {}",
+      "enum E { A, B }",
+      "type T = { a: number };",
+      "interface I { b: string }",
+    ]);
+  });
+});
+
+describe("depthAt", () => {
+  test("tells a top-level call from one inside a function body", () => {
+    const src = "const f = remote(() => 1);\nfunction make() { return remote(() => 2); }\n";
+    expect(depthAt(src, src.indexOf("remote"))).toBe(0);
+    expect(depthAt(src, src.lastIndexOf("remote"))).toBe(1);
+  });
+});
