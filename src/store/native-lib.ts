@@ -95,21 +95,22 @@ function open(path: string): NativeStore {
 
 /**
  * The allocator's symbols for this thread, opening the library on first use. In a compiled binary
- * the embedded library is opened from Bun's virtual filesystem when the runtime allows it, else from
- * a private copy on disk.
+ * the embedded library is copied once to a private, content-addressed file and opened from there:
+ * opening it straight from Bun's virtual filesystem makes Bun unpack a fresh copy into the temp
+ * directory on every open (every thread of every run) and never remove it.
  */
 export function nativeStore(): NativeStore {
   if (opened) return opened;
+  const embedded = libPath.startsWith("/$bunfs/");
   try {
-    opened = open(libPath);
+    opened = open(embedded ? extractToPrivateFile(libPath) : libPath);
   } catch (error) {
-    if (!libPath.startsWith("/$bunfs/")) {
-      throw new RaytsError(
-        `Cannot load the native object store: ${libPath} did not open; run \`bun native/build.ts\``,
-        { cause: error },
-      );
-    }
-    opened = open(extractToPrivateFile(libPath));
+    throw new RaytsError(
+      embedded
+        ? `Cannot load the native object store embedded in this binary: ${error instanceof Error ? error.message : String(error)}; check that the temp directory is writable`
+        : `Cannot load the native object store: ${libPath} did not open; run \`bun native/build.ts\``,
+      { cause: error },
+    );
   }
   return opened;
 }
