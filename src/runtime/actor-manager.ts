@@ -280,6 +280,11 @@ export class ActorManager {
       }
       rec.inflight.set(call.spec.taskId, call);
       const s = call.spec;
+      if (s.argRefs.length === 0 && s.args.t === 0) {
+        // The common call travels in the worker's columnar batch, named by a registered signature.
+        w.sendTask(s.taskId, this.#signature(w, s), s.args.bytes);
+        continue;
+      }
       w.send({
         t: "call",
         taskId: s.taskId,
@@ -291,6 +296,18 @@ export class ActorManager {
         name: s.name,
       });
     }
+  }
+
+  /** The worker's index for (method, numReturns, name), registering it on first use. */
+  #signature(w: WorkerProc, s: ActorCallSpec): number {
+    const key = `${s.method}\u0000${s.numReturns}\u0000${s.name}`;
+    let idx = w.knownFns.get(key);
+    if (idx === undefined) {
+      idx = w.knownFns.size + 1;
+      w.knownFns.set(key, idx);
+      w.send({ t: "sig", idx, method: s.method, numReturns: s.numReturns, name: s.name });
+    }
+    return idx;
   }
 
   #argError(call: CallRecord): Payload | undefined {

@@ -30,6 +30,8 @@ export const taskContext = new AsyncLocalStorage<TaskContext>();
 
 interface ActorInstance {
   readonly actorId: string;
+  /** Average duration per method, for result batching. */
+  readonly avgMs: Map<string, number>;
   readonly desc: FunctionDescriptor;
   readonly evaluated: boolean;
   readonly instance: Record<string, unknown>;
@@ -49,6 +51,7 @@ export class Executor {
   #actor: ActorInstance | undefined;
   #actorPending: ActorCallDispatch[] | undefined;
   readonly #inflightCalls = new Map<string, TaskContext>();
+  readonly #signatures = new Map<number, { method: string; numReturns: number; name: string }>();
 
   constructor(core: Core, link: WorkerLink) {
     this.#core = core;
@@ -333,6 +336,7 @@ export class Executor {
       const instance = taskContext.run(ctx, () => new Cls(...args));
       this.#actor = {
         actorId: d.actorId,
+        avgMs: new Map(),
         desc: d.cls,
         evaluated,
         instance,
@@ -365,9 +369,35 @@ export class Executor {
     this.#pumpActor();
   }
 
+  /** Registers an actor call signature (method, numReturns, name) for columnar calls. */
+  registerSignature(idx: number, method: string, numReturns: number, name: string): void {
+    this.#signatures.set(idx, { method, numReturns, name });
+  }
+
+  /** A columnar batch of plain actor calls. */
+  enqueueCallColumns(cols: Columns): void {
+    forEachItem(cols, (taskId, sig, bytes) => {
+      const s = this.#signatures.get(sig);
+      this.call({
+        t: "call",
+        taskId,
+        method: s?.method ?? "",
+        args: { t: 0, bytes },
+        argRefs: NONE,
+        argValues: NONE,
+        numReturns: s?.numReturns ?? 1,
+        name: s?.name ?? "actor call",
+      });
+    });
+  }
+
   #pumpActor(): void {
     const a = this.#actor;
     if (a === undefined) return;
+    if (a.maxConcurrency === 1) {
+      if (a.running === 0 && a.queue.length > 0) void this.#serialCalls(a);
+      return;
+    }
     while (a.running < a.maxConcurrency && a.queue.length > 0) {
       const d = a.queue.shift() as ActorCallDispatch;
       a.running++;
@@ -375,6 +405,36 @@ export class Executor {
         a.running--;
         this.#pumpActor();
       });
+    }
+  }
+
+  /**
+   * Runs an actor's calls one after another (maxConcurrency 1), batching the results of quick calls
+   * as the task pump does (see {@link QUICK_TASK_MS}).
+   */
+  async #serialCalls(a: ActorInstance): Promise<void> {
+    const link = this.#link;
+    a.running = 1;
+    link.holdResults = true;
+    try {
+      while (a.queue.length > 0) {
+        const d = a.queue.shift() as ActorCallDispatch;
+        const avg = a.avgMs.get(d.method);
+        if (
+          link.heldResults >= 64 ||
+          (link.heldResults > 0 && !((avg ?? Number.POSITIVE_INFINITY) < QUICK_TASK_MS))
+        ) {
+          link.flush();
+        }
+        const t0 = performance.now();
+        await this.#runCall(a, d);
+        const ms = performance.now() - t0;
+        a.avgMs.set(d.method, avg === undefined ? ms : avg * 0.8 + ms * 0.2);
+      }
+    } finally {
+      a.running = 0;
+      link.holdResults = false;
+      link.flush();
     }
   }
 

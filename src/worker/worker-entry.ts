@@ -87,6 +87,17 @@ self.onmessage = (event: MessageEvent) => {
       case "actor":
         void executor?.createActor(m as unknown as ActorCreateDispatch);
         break;
+      case "sig":
+        executor?.registerSignature(
+          m.idx as number,
+          m.method as string,
+          m.numReturns as number,
+          m.name as string,
+        );
+        break;
+      case "calls":
+        executor?.enqueueCallColumns(m.cols as Columns);
+        break;
       case "call":
         executor?.call(m as unknown as ActorCallDispatch);
         break;

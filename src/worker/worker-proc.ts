@@ -74,15 +74,23 @@ export class WorkerProc {
 
   /** Queues a message; all messages queued in this turn go out together, in order. */
   send(msg: ToWorker): void {
-    if (this.#block.length > 0) this.#out.push({ t: "tasks", cols: this.#block.take() });
+    if (this.#block.length > 0) this.#out.push({ t: this.#blockKind(), cols: this.#block.take() });
     this.#out.push(msg);
     this.#schedule();
   }
 
-  /** Queues a plain task (registered function `fn`, inline argument frame) in the columnar batch. */
+  /**
+   * Queues a plain task (registered function `fn`) or actor call (registered signature) with an
+   * inline argument frame in the columnar batch.
+   */
   sendTask(taskId: string, fn: number, args: Uint8Array): void {
     this.#block.add(taskId, fn, args);
     this.#schedule();
+  }
+
+  /** An actor's worker gets method calls in its columnar batches, a task worker tasks. */
+  #blockKind(): "tasks" | "calls" {
+    return this.actorId === undefined ? "tasks" : "calls";
   }
 
   #schedule(): void {
@@ -94,7 +102,7 @@ export class WorkerProc {
 
   flush(): void {
     this.#scheduled = false;
-    if (this.#block.length > 0) this.#out.push({ t: "tasks", cols: this.#block.take() });
+    if (this.#block.length > 0) this.#out.push({ t: this.#blockKind(), cols: this.#block.take() });
     if (this.#out.length === 0 || this.state === "DEAD") return;
     const batch = this.#out;
     this.#out = [];
