@@ -6,6 +6,8 @@
  */
 import { GetTimeoutError, type ObjectLostError } from "./errors.ts";
 import type { Head } from "./head.ts";
+import { PlacementGroupManager } from "./placement/pg-manager.ts";
+import type { PlacementGroupInfo, PlacementGroupSpec } from "./placement/pg-types.ts";
 import { ActorManager } from "./runtime/actor-manager.ts";
 import { randomId } from "./runtime/ids.ts";
 import { keptAlive } from "./runtime/keep-alive.ts";
@@ -66,6 +68,7 @@ export class Node implements NodeApi, NodeContext {
   readonly streams: StreamTable;
   readonly tasks: TaskManager;
   readonly actors: ActorManager;
+  readonly placementGroups: PlacementGroupManager;
   readonly #head: Head;
   readonly #config: NodeConfig;
   readonly #arena: ShmArena | undefined;
@@ -88,6 +91,19 @@ export class Node implements NodeApi, NodeContext {
     this.streams = new StreamTable(this.store);
     this.tasks = new TaskManager(this);
     this.actors = new ActorManager(this, head);
+    this.placementGroups = new PlacementGroupManager(this.nodeId, this.resources);
+    this.placementGroups.wire(
+      {
+        evictGroup: (pgId) => {
+          this.tasks.evictGroup(pgId);
+          this.actors.evictGroup(pgId);
+        },
+      },
+      () => {
+        this.actors.placeWaiting();
+        this.tasks.schedule();
+      },
+    );
     this.pool = new WorkerPool(
       {
         onMessages: (w, batch) => this.#onMessages(w, batch),
@@ -209,6 +225,7 @@ export class Node implements NodeApi, NodeContext {
   }
 
   resourcesFreed(): void {
+    this.placementGroups.placePending();
     this.actors.placeWaiting();
     this.tasks.schedule();
   }
@@ -384,6 +401,26 @@ export class Node implements NodeApi, NodeContext {
 
   freeObjects(_caller: CallerId, ids: readonly string[]): void {
     for (const id of ids) this.store.free(id);
+  }
+
+  createPlacementGroup(_caller: CallerId, spec: PlacementGroupSpec): void {
+    this.placementGroups.create(spec);
+  }
+
+  removePlacementGroup(_caller: CallerId, pgId: string): void {
+    this.placementGroups.remove(pgId);
+  }
+
+  waitPlacementGroup(pgId: string, timeoutMs: number | undefined): Promise<boolean> {
+    return this.placementGroups.wait(pgId, timeoutMs);
+  }
+
+  async placementGroupTable(): Promise<PlacementGroupInfo[]> {
+    return this.placementGroups.table();
+  }
+
+  async placementGroupByName(name: string, namespace: string): Promise<PlacementGroupInfo | undefined> {
+    return this.placementGroups.byName(name, namespace);
   }
 
   async nodes(): Promise<NodeInfo[]> {

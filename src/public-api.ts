@@ -41,6 +41,17 @@ export type {
   SchedulingStrategy,
   TaskOptions,
 } from "./options/types.ts";
+export {
+  getPlacementGroup,
+  PlacementGroup,
+  type PlacementGroupInfo,
+  type PlacementGroupOptions,
+  type PlacementGroupState,
+  type PlacementStrategy,
+  placementGroup,
+  placementGroupTable,
+  removePlacementGroup,
+} from "./placement/api.ts";
 export { ObjectRefGenerator } from "./runtime/object-ref-generator.ts";
 export type { NodeInfo } from "./runtime/protocol.ts";
 export type { ActorClass, ActorMethod, RemoteArgs, RemoteFunction } from "./runtime/remote.ts";

@@ -2,8 +2,9 @@
  * Actors on a node: placement, a dedicated worker each, calls in submission order, restarts after a
  * crash (`maxRestarts`, `maxTaskRetries`), `kill`, and names per namespace through the head.
  */
-import { ActorDiedError, RaytsError } from "../errors.ts";
+import { ActorDiedError, ActorUnschedulableError, RaytsError } from "../errors.ts";
 import type { Head } from "../head.ts";
+import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import type { Allocation } from "../scheduler/node-resources.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
@@ -31,6 +32,10 @@ interface ActorRecord {
   deps: number;
   death: Payload | undefined;
   waitingPlacement: boolean;
+  /** What placing the actor takes, and what it holds while alive (rewritten into its group, if any). */
+  readonly placementDemand: Readonly<Record<string, number>>;
+  readonly demand: Readonly<Record<string, number>>;
+  readonly group: GroupPlacement | undefined;
 }
 
 export class ActorManager {
@@ -70,6 +75,16 @@ export class ActorManager {
 
   /** Creates an actor. Throws when its name is taken (and `getIfExists` is not set). */
   create(_caller: CallerId, spec: ActorSpec): void {
+    const group = groupOf(spec.opts.scheduling);
+    if (group !== undefined) {
+      const bad = checkGroupDemand(
+        this.#ctx.placementGroups,
+        `Actor ${spec.cls.name}`,
+        spec.opts.placementDemand,
+        group,
+      );
+      if (bad !== undefined) throw new ActorUnschedulableError(bad.message);
+    }
     const name = spec.opts.name;
     if (name !== undefined) {
       const taken = this.#head.claimName(spec.namespace, name, {
@@ -97,6 +112,10 @@ export class ActorManager {
       deps: 0,
       death: undefined,
       waitingPlacement: false,
+      placementDemand:
+        group === undefined ? spec.opts.placementDemand : groupDemand(spec.opts.placementDemand, group),
+      demand: group === undefined ? spec.opts.demand : groupDemand(spec.opts.demand, group),
+      group,
     };
     this.#actors.set(spec.actorId, rec);
     const lost = this.#ctx.pinArgs(spec.argRefs, spec.contained);
@@ -118,7 +137,8 @@ export class ActorManager {
         if (--rec.deps === 0) this.#place(rec);
       });
     }
-    if (!this.#ctx.resources.isFeasible(spec.opts.placementDemand)) this.#warnInfeasible(rec);
+    if (group === undefined && !this.#ctx.resources.isFeasible(rec.placementDemand))
+      this.#warnInfeasible(rec);
     if (rec.deps === 0) this.#place(rec);
   }
 
@@ -131,7 +151,7 @@ export class ActorManager {
         return;
       }
     }
-    const alloc = this.#ctx.resources.tryAcquire(rec.spec.opts.placementDemand);
+    const alloc = this.#ctx.resources.tryAcquire(rec.placementDemand);
     if (alloc === undefined) {
       if (!rec.waitingPlacement) {
         rec.waitingPlacement = true;
@@ -174,6 +194,9 @@ export class ActorManager {
       deps: 0,
       death: undefined,
       waitingPlacement: false,
+      placementDemand: spec.opts.placementDemand,
+      demand: spec.opts.demand,
+      group: undefined,
     };
     this.#actors.set(spec.actorId, rec);
     rec.state = "DEAD";
@@ -199,9 +222,10 @@ export class ActorManager {
     rec.state = "ALIVE";
     const { placementDemand, demand } = rec.spec.opts;
     if (rec.alloc !== undefined && placementDemand !== demand) {
+      // (compared on the options: the rewritten records are new objects for grouped actors)
       // Ray's rule: 1 CPU to place the actor, none while it lives (unless asked for explicitly).
       this.#ctx.resources.release(rec.alloc);
-      rec.alloc = this.#ctx.resources.tryAcquire(demand);
+      rec.alloc = this.#ctx.resources.tryAcquire(rec.demand);
       this.#ctx.resourcesFreed();
     }
     this.#pump(rec);
@@ -415,6 +439,22 @@ export class ActorManager {
       this.#head.releaseName(rec.spec.namespace, rec.spec.opts.name, rec.spec.actorId);
     this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
     this.#ctx.resourcesFreed();
+  }
+
+  /** A placement group was removed: the actors placed in it die. */
+  evictGroup(pgId: string): void {
+    for (const rec of this.#actors.values()) {
+      if (rec.group?.pgId !== pgId || rec.state === "DEAD") continue;
+      const w = rec.worker;
+      rec.worker = undefined;
+      if (w !== undefined) this.#ctx.pool.terminate(w);
+      this.#die(
+        rec,
+        this.#ctx.errorPayload(
+          new ActorDiedError(`Actor ${rec.spec.cls.name} died: its placement group ${pgId} was removed`),
+        ),
+      );
+    }
   }
 
   kill(actorId: string, noRestart: boolean): void {

@@ -4,6 +4,7 @@
  * node's behaviour does not depend on how a caller reaches it. Unknown methods and malformed
  * argument lists are errors, never crashes.
  */
+import type { PlacementGroupSpec } from "../placement/pg-types.ts";
 import type { CallerId, NodeApi } from "./node-api.ts";
 import type { ActorCallSpec, ActorSpec, Payload, TaskSpec } from "./protocol.ts";
 
@@ -39,6 +40,8 @@ const CASTS: Record<string, Cast> = {
   killActor: (api, c, a) => api.killActor(c, str(a[0], "actor id"), a[1] !== false),
   freeObjects: (api, c, a) => api.freeObjects(c, strs(a[0], "ids")),
   dropStream: (api, c, a) => api.dropStream(c, str(a[0], "task id")),
+  createPlacementGroup: (api, c, a) => api.createPlacementGroup(c, a[0] as PlacementGroupSpec),
+  removePlacementGroup: (api, c, a) => api.removePlacementGroup(c, str(a[0], "placement group id")),
 };
 
 /** Methods that answer (the reply carries the resolved value or the error). */
@@ -48,6 +51,10 @@ const CALLS: Record<string, Call> = {
     api.waitObjects(c, strs(a[0], "ids"), optNum(a[1], "numReturns") ?? 1, optNum(a[2], "timeoutMs")),
   getNamedActor: (api, _c, a) => api.getNamedActor(str(a[0], "name"), str(a[1], "namespace")),
   streamNext: (api, c, a) => api.streamNext(c, str(a[0], "task id"), optNum(a[1], "index") ?? 0),
+  waitPlacementGroup: (api, _c, a) =>
+    api.waitPlacementGroup(str(a[0], "placement group id"), optNum(a[1], "timeoutMs")),
+  placementGroupTable: (api) => api.placementGroupTable(),
+  placementGroupByName: (api, _c, a) => api.placementGroupByName(str(a[0], "name"), str(a[1], "namespace")),
   nodes: (api) => api.nodes(),
   clusterResources: (api) => api.clusterResources(),
   availableResources: (api) => api.availableResources(),

@@ -3,6 +3,7 @@
  * a Worker thread calls it through a message channel; a remote driver (later) through a socket.
  * Keeping one interface is what lets the node sit unchanged behind any transport.
  */
+import type { PlacementGroupInfo, PlacementGroupSpec } from "../placement/pg-types.ts";
 import type {
   ActorCallSpec,
   ActorHandleState,
@@ -50,6 +51,13 @@ export interface NodeApi {
    * with that actor's id. Only in-process nodes answer synchronously; others return `actorId`.
    */
   resolveActorId(actorId: string): string;
+  /** Creates a placement group; throws when its name is taken. */
+  createPlacementGroup(caller: CallerId, spec: PlacementGroupSpec): void;
+  removePlacementGroup(caller: CallerId, pgId: string): void;
+  /** True once the group is created; false when removed first or after `timeoutMs`. */
+  waitPlacementGroup(pgId: string, timeoutMs: number | undefined): Promise<boolean>;
+  placementGroupTable(): Promise<PlacementGroupInfo[]>;
+  placementGroupByName(name: string, namespace: string): Promise<PlacementGroupInfo | undefined>;
   nodes(): Promise<NodeInfo[]>;
   clusterResources(): Promise<Record<string, number>>;
   availableResources(): Promise<Record<string, number>>;

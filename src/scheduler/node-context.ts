@@ -3,6 +3,7 @@
  * managers never reach further into the node than this.
  */
 import type { ObjectLostError } from "../errors.ts";
+import type { PlacementGroupManager } from "../placement/pg-manager.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import type { ObjectValue, Payload } from "../runtime/protocol.ts";
 import type { StreamTable } from "../runtime/stream-table.ts";
@@ -16,6 +17,7 @@ export interface NodeContext {
   readonly resources: NodeResources;
   readonly pool: WorkerPool;
   readonly streams: StreamTable;
+  readonly placementGroups: PlacementGroupManager;
   /** Counts one reference to `id` for `caller` (returned refs the caller holds from the start). */
   holdFor(caller: CallerId, id: string): void;
   /** Pins a task's argument objects; returns the id of one that no longer exists, if any. */

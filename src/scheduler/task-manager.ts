@@ -7,6 +7,7 @@
  * a round trip each, which is what lets small tasks run at hundreds of thousands a second.
  */
 import { TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
+import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import { objectIdFor } from "../runtime/ids.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import type { ObjectValue, Payload, TaskResult, TaskSpec } from "../runtime/protocol.ts";
@@ -28,6 +29,8 @@ export interface TaskRecord {
   cancelled: boolean;
   worker: WorkerProc | undefined;
   children: string[] | undefined;
+  /** The placement group bundle the task runs in, if any. */
+  readonly group: GroupPlacement | undefined;
 }
 
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
@@ -48,15 +51,18 @@ const demandCache = new WeakMap<object, { set: ResourceSet; key: string }>();
 function demandOf(spec: TaskSpec): { set: ResourceSet; key: string } {
   let d = demandCache.get(spec.opts);
   if (d === undefined) {
-    const rec = spec.opts.demand;
-    const key = Object.keys(rec)
-      .sort()
-      .map((k) => `${k}=${rec[k]}`)
-      .join(",");
-    d = { set: ResourceSet.of(rec), key };
+    d = compileDemand(spec.opts.demand);
     demandCache.set(spec.opts, d);
   }
   return d;
+}
+
+function compileDemand(rec: Readonly<Record<string, number>>): { set: ResourceSet; key: string } {
+  const key = Object.keys(rec)
+    .sort()
+    .map((k) => `${k}=${rec[k]}`)
+    .join(",");
+  return { set: ResourceSet.of(rec), key };
 }
 
 export class TaskManager {
@@ -100,7 +106,8 @@ export class TaskManager {
       ctx.holdFor(caller, id);
     }
     if (spec.fn.generator) ctx.streams.open(spec.taskId, caller);
-    const d = demandOf(spec);
+    const group = groupOf(spec.opts.scheduling) ?? this.#captured(spec);
+    const d = group === undefined ? demandOf(spec) : compileDemand(groupDemand(spec.opts.demand, group));
     const rec: TaskRecord = {
       spec,
       caller,
@@ -113,6 +120,7 @@ export class TaskManager {
       cancelled: false,
       worker: undefined,
       children: undefined,
+      group,
     };
     this.#tasks.set(spec.taskId, rec);
     if (spec.parentTaskId !== undefined) {
@@ -137,7 +145,13 @@ export class TaskManager {
       );
       return;
     }
-    if (!ctx.resources.isFeasible(d.set)) this.#warnInfeasible(rec);
+    if (group !== undefined) {
+      const bad = checkGroupDemand(ctx.placementGroups, `Task ${spec.name}`, spec.opts.demand, group);
+      if (bad !== undefined) {
+        this.#fail(rec, bad);
+        return;
+      }
+    } else if (!ctx.resources.isFeasible(d.set)) this.#warnInfeasible(rec);
     for (const [, id] of spec.argRefs) {
       if (ctx.store.isReady(id)) continue;
       rec.deps++;
@@ -485,6 +499,32 @@ export class TaskManager {
       }
     }
     this.schedule();
+  }
+
+  /** A task submitted with default scheduling by a task that captures its children into a group. */
+  #captured(spec: TaskSpec): GroupPlacement | undefined {
+    if (spec.opts.scheduling !== "DEFAULT" || spec.parentTaskId === undefined) return undefined;
+    const parent = this.#tasks.get(spec.parentTaskId)?.group;
+    return parent?.capture === true ? { pgId: parent.pgId, index: -1, capture: true } : undefined;
+  }
+
+  /** A placement group was removed: its queued tasks fail, its running ones are stopped. */
+  evictGroup(pgId: string): void {
+    for (const rec of [...this.#tasks.values()]) {
+      if (rec.group?.pgId !== pgId || rec.state === "FINISHED") continue;
+      const err = new TaskUnschedulableError(
+        `Task ${rec.spec.name} was stopped: its placement group ${pgId} was removed`,
+      );
+      rec.cancelled = true;
+      this.#sealAll(rec, this.#ctx.errorPayload(err));
+      const w = rec.worker;
+      this.#finish(rec);
+      if (w !== undefined && w.state !== "DEAD") {
+        this.#unlink(w, rec.spec.taskId);
+        this.#ctx.pool.terminate(w);
+        this.workerDied(w, 0, undefined);
+      }
+    }
   }
 
   /** Cancels a task (and, if `recursive`, the tasks it submitted). */

@@ -3,6 +3,7 @@
  * of the event loop; requests that answer (get, wait, lookups) are matched to replies by id.
  */
 
+import type { PlacementGroupInfo, PlacementGroupSpec } from "../placement/pg-types.ts";
 import type { CallerId, NodeApi, StreamStep } from "../runtime/node-api.ts";
 import type {
   ActorCallSpec,
@@ -160,6 +161,21 @@ export class WorkerLink implements NodeApi {
   /** Asks the node to free unreferenced memory everywhere (the store was full). */
   reclaim(): Promise<void> {
     return this.#rpc("reclaim", []);
+  }
+  createPlacementGroup(_c: CallerId, spec: PlacementGroupSpec): void {
+    this.#cast("createPlacementGroup", [spec]);
+  }
+  removePlacementGroup(_c: CallerId, pgId: string): void {
+    this.#cast("removePlacementGroup", [pgId]);
+  }
+  waitPlacementGroup(pgId: string, timeoutMs: number | undefined): Promise<boolean> {
+    return this.#rpc("waitPlacementGroup", [pgId, timeoutMs]);
+  }
+  placementGroupTable(): Promise<PlacementGroupInfo[]> {
+    return this.#rpc("placementGroupTable", []);
+  }
+  placementGroupByName(name: string, namespace: string): Promise<PlacementGroupInfo | undefined> {
+    return this.#rpc("placementGroupByName", [name, namespace]);
   }
   nodes(): Promise<NodeInfo[]> {
     return this.#rpc("nodes", []);

@@ -1,0 +1,62 @@
+/**
+ * Scheduling into a placement group: which group and bundle a task or actor asked for, the resource
+ * demand rewritten onto the bundle's resources, and the checks that make a bad request fail clearly
+ * at submission (unknown or removed group, bundle index out of range, a demand larger than the
+ * bundle).
+ */
+import { TaskUnschedulableError } from "../errors.ts";
+import type { CompiledSchedulingStrategy } from "../options/compile.ts";
+import type { PlacementGroupManager } from "./pg-manager.ts";
+import { bundleResourceName } from "./pg-types.ts";
+
+/** A placement inside group `pgId`: bundle `index` (-1 = any bundle). */
+export interface GroupPlacement {
+  readonly pgId: string;
+  readonly index: number;
+  /** The work's own tasks go into the same group. */
+  readonly capture: boolean;
+}
+
+/** The group placement a scheduling strategy asks for, if any. */
+export function groupOf(s: CompiledSchedulingStrategy): GroupPlacement | undefined {
+  if (typeof s !== "object" || !("placementGroup" in s)) return undefined;
+  return { pgId: s.placementGroup.id, index: s.bundleIndex, capture: s.captureChildTasks };
+}
+
+/** `demand` as the bundle's resources (`{ CPU: 1 }` → `{ CPU_group_0_<pg>: 1 }`). */
+export function groupDemand(
+  demand: Readonly<Record<string, number>>,
+  p: GroupPlacement,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(demand)) out[bundleResourceName(k, p.pgId, p.index)] = v;
+  return out;
+}
+
+/** Why work cannot go into the group (an error to fail it with), or undefined when it can. */
+export function checkGroupDemand(
+  groups: PlacementGroupManager,
+  what: string,
+  demand: Readonly<Record<string, number>>,
+  p: GroupPlacement,
+): Error | undefined {
+  const bundles = groups.bundles(p.pgId);
+  if (bundles === undefined || groups.state(p.pgId) === "REMOVED") {
+    return new TaskUnschedulableError(
+      `${what} cannot be scheduled: placement group ${p.pgId} ${bundles === undefined ? "does not exist" : "was removed"}; create the group with placementGroup() and keep it until the work is done`,
+    );
+  }
+  if (p.index >= bundles.length) {
+    return new TaskUnschedulableError(
+      `${what} cannot be scheduled: bundleIndex ${p.index} is out of range for placement group ${p.pgId}, which has ${bundles.length} bundle${bundles.length === 1 ? "" : "s"}; use 0 to ${bundles.length - 1}, or -1 for any`,
+    );
+  }
+  const candidates = p.index < 0 ? bundles : [bundles[p.index] ?? {}];
+  const fits = candidates.some((b) => Object.entries(demand).every(([k, v]) => (b[k] ?? 0) >= v));
+  if (!fits) {
+    return new TaskUnschedulableError(
+      `${what} cannot be scheduled: it needs ${JSON.stringify(demand)}, more than ${p.index < 0 ? "any bundle" : `bundle ${p.index}`} of placement group ${p.pgId} holds (${JSON.stringify(p.index < 0 ? bundles : bundles[p.index])}); ask for less or make the bundle bigger`,
+    );
+  }
+  return undefined;
+}
