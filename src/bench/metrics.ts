@@ -2,7 +2,7 @@
  * The metrics of `rayts microbenchmark`: Ray's names and Ray's work (`ray_perf.py`), each a setup that
  * returns the operation to time and how many units one call counts for.
  */
-import { type ActorHandle, get, kill, put, wait } from "../index.ts";
+import { type ActorHandle, get, kill, placementGroup, put, removePlacementGroup, wait } from "../index.ts";
 import type { Unit } from "./timeit.ts";
 import type * as Workloads from "./workloads.ts";
 
@@ -177,7 +177,14 @@ export const METRICS: readonly Metric[] = [
   {
     name: "placement_group_create/removal",
     unit: "ops/s",
-    skip: "placement groups do not exist yet (they come with the cluster issue)",
-    setup: () => ({ op: () => undefined }),
+    // Ray's work: 100 one-bundle groups of a tiny resource, wait for each, remove them all.
+    setup: () => ({
+      op: async () => {
+        const pgs = Array.from({ length: 100 }, () => placementGroup([{ CPU: 0.001 }]));
+        for (const pg of pgs) await pg.wait(30_000);
+        for (const pg of pgs) await removePlacementGroup(pg);
+      },
+      multiplier: 100,
+    }),
   },
 ];
