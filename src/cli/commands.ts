@@ -20,6 +20,26 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./run-command.ts")).command,
   },
   {
+    name: "head",
+    summary: "Start a cluster head (--port, --num-cpus, --detach …)",
+    load: async () => (await import("./head-command.ts")).command,
+  },
+  {
+    name: "node",
+    summary: "Start a node and join a head (--join HOST:PORT)",
+    load: async () => (await import("./node-command.ts")).command,
+  },
+  {
+    name: "status",
+    summary: "Show the cluster's nodes, resources, pending demand and object-store use",
+    load: async () => (await import("./status-command.ts")).command,
+  },
+  {
+    name: "stop",
+    summary: "Stop the heads and nodes started on this machine (--force)",
+    load: async () => (await import("./stop-command.ts")).command,
+  },
+  {
     name: "microbenchmark",
     summary: "Run Ray's microbenchmarks on this machine (--json, --quick, --filter NAME)",
     load: async () => (await import("./microbenchmark-command.ts")).command,

@@ -1,0 +1,74 @@
+/**
+ * The messages between a node and the head on the control socket, and the status the head reports.
+ * Every field a node sends is checked by the head (see `parseRegister` and `parseHeartbeat`), so a
+ * bad message gets an error answer and never corrupts the node table.
+ *
+ * - `register` (request, node → head): `{ nodeId, address, pid, hostname, report }`; the reply is
+ *   {@link RegisterReply}.
+ * - `heartbeat` (one-way, node → head, every `heartbeatMs`): `{ nodeId, report }`.
+ * - `status` (request, anyone → head): the reply is {@link ClusterStatus}.
+ * - `dead` (one-way, head → node): the head declared the node dead; the node exits.
+ */
+
+/** What a node says about itself with each heartbeat. */
+export interface NodeReport {
+  readonly total: Readonly<Record<string, number>>;
+  readonly available: Readonly<Record<string, number>>;
+  /** Tasks queued for resources, by shape. */
+  readonly pendingDemand: ReadonlyArray<{
+    readonly demand: Readonly<Record<string, number>>;
+    readonly count: number;
+  }>;
+  readonly store: { readonly objects: number; readonly usedBytes: number; readonly capacityBytes: number };
+}
+
+/** The `register` request. */
+export interface RegisterRequest {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly pid: number;
+  readonly hostname: string;
+  readonly report: NodeReport;
+}
+
+/** The head's answer to `register`. */
+export interface RegisterReply {
+  readonly sessionName: string;
+  /** How often the node must send a heartbeat. */
+  readonly heartbeatMs: number;
+  /** Silence after which the head declares the node dead. */
+  readonly deadAfterMs: number;
+}
+
+/** `alive` until declared dead; a dead node never comes back (it joins again under a new id). */
+export type NodeState = "ALIVE" | "DEAD";
+
+/** One row of {@link ClusterStatus}. */
+export interface NodeStatus {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly state: NodeState;
+  readonly isHead: boolean;
+  readonly pid: number;
+  readonly hostname: string;
+  readonly report: NodeReport;
+  /** Milliseconds since the head last heard from the node. */
+  readonly lastSeenMsAgo: number;
+  /** Why the node is dead (absent while alive). */
+  readonly deathReason?: string;
+}
+
+/** The answer to `status` (also `GET /api/status`). */
+export interface ClusterStatus {
+  readonly sessionName: string;
+  readonly address: string;
+  readonly nodes: readonly NodeStatus[];
+  /** Sums over alive nodes. */
+  readonly total: Readonly<Record<string, number>>;
+  readonly available: Readonly<Record<string, number>>;
+  readonly pendingDemand: ReadonlyArray<{
+    readonly demand: Readonly<Record<string, number>>;
+    readonly count: number;
+  }>;
+  readonly store: { readonly objects: number; readonly usedBytes: number; readonly capacityBytes: number };
+}

@@ -1,0 +1,170 @@
+/**
+ * The cluster side of `rayts head` [Ray's GCS server]: the port nodes join through, the node table,
+ * and the failure detector. Nodes register and heartbeat over the control socket; a node whose socket
+ * closes, or that stays silent past the limit, is declared dead and logged.
+ *
+ * HTTP routes (all behind the token): `GET /api/hello` (who is this), `GET /api/status`.
+ */
+import { hostname } from "node:os";
+import { VERSION_LINE } from "../cli/version.ts";
+import { routeMessages } from "../transport/message-router.ts";
+import type { Peer } from "../transport/peer.ts";
+import { InvalidMessageError } from "../transport/transport-errors.ts";
+import { startTransportServer, type TransportServer } from "../transport/transport-server.ts";
+import * as check from "./_validate.ts";
+import type { ClusterStatus, NodeReport, RegisterReply, RegisterRequest } from "./cluster-protocol.ts";
+import { NodeTable } from "./node-table.ts";
+
+/** Options of {@link HeadService.start}. */
+export interface HeadServiceOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly token: string;
+  readonly sessionName: string;
+  /** Writes one log line. */
+  readonly log: (line: string) => void;
+  readonly heartbeatMs?: number;
+  readonly deadAfterMs?: number;
+}
+
+/** The head's own node, reported in-process instead of over a socket. */
+export interface OwnNode {
+  readonly nodeId: string;
+  readonly pid: number;
+  readonly report: () => NodeReport;
+}
+
+type HeadState = "RUNNING" | "STOPPED";
+
+export class HeadService {
+  readonly table: NodeTable;
+  readonly #options: HeadServiceOptions;
+  readonly #server: TransportServer;
+  readonly #peers = new Map<string, Peer>();
+  readonly #heartbeatMs: number;
+  readonly #deadAfterMs: number;
+  #timer: ReturnType<typeof setInterval> | undefined;
+  #own: OwnNode | undefined;
+  #state: HeadState = "RUNNING";
+
+  private constructor(options: HeadServiceOptions) {
+    this.#options = options;
+    this.#heartbeatMs = options.heartbeatMs ?? 1000;
+    this.#deadAfterMs = options.deadAfterMs ?? 5000;
+    this.table = new NodeTable({ deadAfterMs: this.#deadAfterMs });
+    this.#server = startTransportServer({
+      host: options.host,
+      port: options.port,
+      token: options.token,
+      onPeer: (peer) => this.#accept(peer),
+      routes: (app) => {
+        app.get("/api/hello", (c) =>
+          c.json({
+            role: "head",
+            sessionName: options.sessionName,
+            address: this.address,
+            version: VERSION_LINE,
+          }),
+        );
+        app.get("/api/status", (c) => c.json(this.status()));
+      },
+    });
+    this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);
+  }
+
+  /** Binds the port and starts the failure detector. Throws when the port cannot be bound. */
+  static start(options: HeadServiceOptions): HeadService {
+    return new HeadService(options);
+  }
+
+  /** `host:port` nodes join through. */
+  get address(): string {
+    return this.#server.address;
+  }
+
+  get state(): HeadState {
+    return this.#state;
+  }
+
+  /** Registers the head process's own node (never declared dead: it lives and dies with the head). */
+  addOwnNode(own: OwnNode): void {
+    this.#own = own;
+    this.table.register(
+      { nodeId: own.nodeId, address: this.address, pid: own.pid, hostname: hostname(), report: own.report() },
+      true,
+    );
+  }
+
+  status(): ClusterStatus {
+    return this.table.status(this.#options.sessionName, this.address);
+  }
+
+  /** Stops serving; nodes see their socket close. */
+  async close(): Promise<void> {
+    if (this.#state === "STOPPED") return;
+    this.#state = "STOPPED";
+    clearInterval(this.#timer);
+    for (const peer of this.#peers.values()) peer.close("the head is stopping");
+    await this.#server.stop();
+  }
+
+  #accept(peer: Peer): void {
+    let nodeId: string | undefined;
+    peer.onMessage(
+      routeMessages({
+        register: (m) => {
+          if (nodeId !== undefined)
+            throw new InvalidMessageError(`Already registered as node ${nodeId} on this connection`);
+          const request = check.registerRequest(m);
+          const reply = this.#register(request, peer);
+          nodeId = request.nodeId;
+          return reply;
+        },
+        heartbeat: (m) => {
+          const id = check.str(m.nodeId, "nodeId", 64);
+          if (id !== nodeId)
+            throw new InvalidMessageError(
+              `Heartbeat for node ${id} on the connection of ${nodeId ?? "no node"}: register first`,
+            );
+          this.table.heartbeat(id, check.report(m.report, "report"));
+        },
+        status: () => this.status(),
+      }),
+    );
+    peer.onClose((reason) => {
+      if (nodeId === undefined) return;
+      this.#peers.delete(nodeId);
+      const dead = this.table.markDead(nodeId, `connection closed (${reason})`);
+      if (dead !== undefined && this.#state === "RUNNING") {
+        this.#options.log(`Node ${dead.nodeId} at ${dead.address} is dead: ${dead.reason}`);
+      }
+    });
+  }
+
+  #register(request: RegisterRequest, peer: Peer): RegisterReply {
+    this.table.register(request);
+    this.#peers.set(request.nodeId, peer);
+    const cpus = request.report.total.CPU ?? 0;
+    this.#options.log(
+      `Node ${request.nodeId} joined from ${request.address} (pid ${request.pid} on ${request.hostname}, ${cpus} CPU)`,
+    );
+    return {
+      sessionName: this.#options.sessionName,
+      heartbeatMs: this.#heartbeatMs,
+      deadAfterMs: this.#deadAfterMs,
+    };
+  }
+
+  #tick(): void {
+    if (this.#own !== undefined) this.table.heartbeat(this.#own.nodeId, this.#own.report());
+    for (const dead of this.table.sweep()) {
+      this.#options.log(`Node ${dead.nodeId} at ${dead.address} is dead: ${dead.reason}`);
+      const peer = this.#peers.get(dead.nodeId);
+      this.#peers.delete(dead.nodeId);
+      if (peer !== undefined) {
+        peer.send({ t: "dead", reason: dead.reason });
+        peer.close(`declared dead: ${dead.reason}`);
+      }
+    }
+  }
+}
