@@ -20,12 +20,12 @@ export type LaunchReport =
   | { readonly t: "failed"; readonly reason: string; readonly exitCode: number };
 
 /**
- * Starts `rayts <role> args…` detached in `session` and waits for its report. Resolves with the
+ * Starts `rayts <role> args…` (with `env` added) detached in `session` and waits for its report. Resolves with the
  * report; a child that exits without one yields `failed` with the end of its log.
  */
 export function launchDetached(
   role: string,
-  args: readonly string[],
+  command: { readonly args: readonly string[]; readonly env: Readonly<Record<string, string>> },
   session: Session,
 ): Promise<LaunchReport> {
   // Named after the child's pid once it is known: `logs/<role>-<pid>.log`, as the child expects.
@@ -34,10 +34,10 @@ export function launchDetached(
   const [exe, ...pre] = selfCommand();
   let child: ChildProcess;
   try {
-    child = spawn(exe!, [...pre, role, ...args], {
+    child = spawn(exe!, [...pre, role, ...command.args], {
       detached: true,
       stdio: ["ignore", fd, fd, "ipc"],
-      env: { ...process.env, [DETACHED_SESSION_ENV]: session.dir },
+      env: { ...process.env, ...command.env, [DETACHED_SESSION_ENV]: session.dir },
     });
   } finally {
     closeSync(fd);

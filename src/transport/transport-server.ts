@@ -12,6 +12,7 @@
  */
 import { Hono } from "hono";
 import { getConnInfo, upgradeWebSocket, websocket } from "hono/bun";
+import { advertisedHost } from "./advertised-host.ts";
 import { requireToken } from "./auth.ts";
 import { DEFAULT_MAX_FRAME_BYTES } from "./frame-codec.ts";
 import { FramedPeer } from "./framed-peer.ts";
@@ -40,7 +41,7 @@ export interface TransportServer {
   readonly host: string;
   /** The real port, also when 0 was asked for. */
   readonly port: number;
-  /** `host:port`, as peers dial it. */
+  /** `host:port`, as peers dial it (a wildcard bind advertises this machine's external address). */
   readonly address: string;
   /** Stops accepting and closes every connection. */
   stop(): Promise<void>;
@@ -99,7 +100,7 @@ export function startTransportServer(options: TransportServerOptions): Transport
   return {
     host: options.host,
     port,
-    address: `${formatHost(options.host)}:${port}`,
+    address: `${formatHost(advertisedHost(options.host))}:${port}`,
     stop: () => server.stop(true),
   };
 }

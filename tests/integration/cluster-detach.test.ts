@@ -91,6 +91,8 @@ describe("detached processes", () => {
       await using sandbox = new Sandbox();
       const head = await sandbox.rayts([
         "head",
+        "--token",
+        "given-token",
         "--detach",
         "--port",
         "0",
@@ -117,6 +119,9 @@ describe("detached processes", () => {
       process.kill(nodeRecord, "SIGKILL");
       while (alive(nodeRecord)) await Bun.sleep(20);
       expect(segmentsOf(nodeRecord)).toHaveLength(1);
+      // The detached head got the token through its environment, not its command line.
+      expect(readFileSync(`/proc/${headPid}/cmdline`, "latin1")).not.toContain("given-token");
+      expect(head.stdout).toContain("Token:   given-token");
 
       const stop = await sandbox.rayts(["stop", "--force"]);
       expect(stop.code).toBe(0);
