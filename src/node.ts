@@ -31,6 +31,7 @@ import { TaskManager } from "./scheduler/task-manager.ts";
 import { serialize } from "./serialize/codec.ts";
 import { ObjectStore, objectLostError } from "./store/object-store.ts";
 import { ShmArena } from "./store/shm-arena.ts";
+import { sweepStaleSegments } from "./store/stale-segments.ts";
 import { type Columns, forEachItem } from "./worker/task-block.ts";
 import { WorkerPool } from "./worker/worker-pool.ts";
 import type { FromWorker, WorkerInit, WorkerProc } from "./worker/worker-proc.ts";
@@ -82,6 +83,7 @@ export class Node implements NodeApi, NodeContext {
   constructor(head: Head, config: NodeConfig) {
     this.#head = head;
     this.#config = config;
+    if (config.objectStoreMemory > 0) sweepStaleSegments();
     this.#arena =
       config.objectStoreMemory > 0
         ? ShmArena.create(`/rayts_${process.pid}_${randomId(8)}`, config.objectStoreMemory)

@@ -1,5 +1,5 @@
 /** Turning the FILE argument of `rayts run` into an absolute path, or a clear usage error. */
-import { statSync } from "node:fs";
+import { realpathSync, statSync } from "node:fs";
 import { extname, resolve } from "node:path";
 import { UsageError } from "./usage-error.ts";
 
@@ -40,5 +40,7 @@ export function resolveScript(file: string): string {
       "run",
     );
   }
-  return path;
+  // The real path: Bun loads a symlinked script from its target, and import.meta.main, the entry
+  // filter on workers and function ids all compare paths.
+  return realpathSync(path);
 }

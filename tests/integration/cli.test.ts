@@ -41,9 +41,9 @@ describe("rayts command line", () => {
   });
 
   test("a command that is not built yet is an unknown command", async () => {
-    const { code, stderr } = await runRayts(["head"]);
+    const { code, stderr } = await runRayts(["list"]);
     expect(code).toBe(2);
-    expect(stderr).toContain("Unknown command: head");
+    expect(stderr).toContain("Unknown command: list");
   });
 
   test("an unknown flag exits 2", async () => {
