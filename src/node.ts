@@ -152,6 +152,7 @@ export class Node implements NodeApi, NodeContext {
       logToDriver: c.logToDriver,
       entryScript: c.entryScript,
       jobEnv: c.jobEnv,
+      argv: process.argv,
     };
   }
 

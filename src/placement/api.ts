@@ -11,7 +11,7 @@
 import { RaytsError } from "../errors.ts";
 import { ensureCore } from "../runtime/context.ts";
 import { newTaskId } from "../runtime/ids.ts";
-import { haltIfLoading } from "../runtime/loading-mode.ts";
+import { isDriverCodeOnWorker } from "../runtime/loading-mode.ts";
 import { type PlacementGroupInfo, type PlacementStrategy, STRATEGIES } from "./pg-types.ts";
 
 export type { PlacementGroupInfo, PlacementGroupState, PlacementStrategy } from "./pg-types.ts";
@@ -95,9 +95,10 @@ export function placementGroup(
       `Placement group lifetime must be "detached" or left out: got ${JSON.stringify(opts.lifetime)}`,
     );
   }
-  haltIfLoading();
-  const core = ensureCore();
   const id = newTaskId();
+  // Driver code re-evaluated on a worker: reserve nothing.
+  if (isDriverCodeOnWorker()) return new PlacementGroup(id, checked, strategy, name);
+  const core = ensureCore();
   core.api.createPlacementGroup(core.caller, {
     id,
     bundles: checked,

@@ -116,7 +116,9 @@ export class PlacementGroupManager {
     }
     g.allocs = taken;
     g.state = "CREATED";
-    bundles.forEach((b, i) => this.#resources.addResources(groupResources(b, id, i)));
+    bundles.forEach((b, i) => {
+      this.#resources.addResources(groupResources(b, id, i));
+    });
     const ws = g.waiters.splice(0);
     for (const w of ws) w(true);
     return true;
@@ -129,7 +131,9 @@ export class PlacementGroupManager {
     g.state = "REMOVED";
     if (wasCreated) {
       this.#evictor?.evictGroup(pgId);
-      g.spec.bundles.forEach((b, i) => this.#resources.removeResources(groupResources(b, pgId, i)));
+      g.spec.bundles.forEach((b, i) => {
+        this.#resources.removeResources(groupResources(b, pgId, i));
+      });
       for (const a of g.allocs) if (a.state !== "RELEASED") this.#resources.release(a);
       g.allocs = [];
     } else {
@@ -168,7 +172,8 @@ export class PlacementGroupManager {
     const g = this.#groups.get(pgId);
     if (g === undefined) return undefined;
     const bundlesToNode: Record<number, string> = {};
-    if (g.state === "CREATED") g.spec.bundles.forEach((_, i) => (bundlesToNode[i] = this.#nodeId));
+    if (g.state === "CREATED")
+      for (let i = 0; i < g.spec.bundles.length; i++) bundlesToNode[i] = this.#nodeId;
     return {
       placementGroupId: g.spec.id,
       name: g.spec.name,

@@ -10,7 +10,7 @@ import type { CodecHooks } from "../serialize/codec.ts";
 import { serialize } from "../serialize/codec.ts";
 import type { ShmArena } from "../store/shm-arena.ts";
 import { newPutId, newTaskId, objectIdFor } from "./ids.ts";
-import { haltedPromise, haltIfLoading } from "./loading-mode.ts";
+import { haltedPromise, isDriverCodeOnWorker } from "./loading-mode.ts";
 import type { CallerId, NodeApi } from "./node-api.ts";
 import { decodePayload, encodeValue, type ShmAlloc, toPayload } from "./payload.ts";
 import type { ActorHandleState, FunctionDescriptor, ObjectValue, Payload } from "./protocol.ts";
@@ -128,7 +128,7 @@ export class Core {
   // ---- objects -------------------------------------------------------------------------------
 
   put<T>(value: T): ObjectRef<T> {
-    haltIfLoading();
+    if (isDriverCodeOnWorker()) return new ObjectRef<T>(newPutId());
     const id = newPutId();
     const { payload, contained } = encodeValue(value, "value", this.hooks, this.arena, this.alloc);
     this.api.putObject(this.caller, id, payload, contained);
@@ -234,7 +234,16 @@ export class Core {
     args: readonly unknown[],
     env: Readonly<Record<string, string>> | undefined,
   ): { taskId: string; refs: ObjectRef<unknown>[] } {
-    haltIfLoading();
+    const taskIdOnWorker = isDriverCodeOnWorker() ? newTaskId() : undefined;
+    if (taskIdOnWorker !== undefined) {
+      // Driver code re-evaluated on a worker: submit nothing, hand back refs that lead nowhere, and
+      // let the module evaluate on so the definitions below this line register too.
+      const n = fn.generator ? 0 : opts.numReturns;
+      return {
+        taskId: taskIdOnWorker,
+        refs: Array.from({ length: n }, (_, i) => new ObjectRef(objectIdFor(taskIdOnWorker, i + 1))),
+      };
+    }
     const taskId = newTaskId();
     const packed = this.packArgs(args);
     const name = opts.name ?? fn.name;
@@ -264,7 +273,10 @@ export class Core {
     numReturns: number,
     args: readonly unknown[],
   ): ObjectRef<unknown>[] {
-    haltIfLoading();
+    if (isDriverCodeOnWorker()) {
+      const id = newTaskId();
+      return Array.from({ length: numReturns }, (_, i) => new ObjectRef(objectIdFor(id, i + 1)));
+    }
     const taskId = newTaskId();
     const packed = this.packArgs(args);
     this.api.submitActorCall(this.caller, {
@@ -291,7 +303,7 @@ export class Core {
     args: readonly unknown[],
     env: Readonly<Record<string, string>> | undefined,
   ): { actorId: string; namespace: string } {
-    haltIfLoading();
+    if (isDriverCodeOnWorker()) return { actorId: newTaskId(), namespace: opts.namespace ?? this.namespace };
     const actorId = newTaskId();
     const packed = this.packArgs(args);
     const namespace = opts.namespace ?? this.namespace;

@@ -95,6 +95,8 @@ interface Statement {
   readonly start: number;
   readonly end: number;
   readonly first: string;
+  /** An `await` at bracket depth 0 of the statement: driver code waiting for results. */
+  readonly drives: boolean;
 }
 
 /** The source with every top-level non-declaration statement replaced by whitespace. */
@@ -108,6 +110,9 @@ export function stripDriverCode(source: string): string {
 }
 
 function keeps(st: Statement, source: string): boolean {
+  // `const x = await get(…)` is driver code even though it declares: it would wait forever on a
+  // worker. (`const r = f.remote()` may stay: on a worker it submits nothing and goes on.)
+  if (st.drives && ["const", "let", "var"].includes(st.first)) return false;
   if (st.first === "@") return true; // a decorated class
   if (st.first === "async") return /^async\s+function\b/.test(source.slice(st.start, st.start + 40));
   if (st.first === "let") return /^let\s*[[{\w$]/.test(source.slice(st.start, st.start + 8));
@@ -133,14 +138,16 @@ export function topLevelStatements(source: string, probe?: { offset: number; dep
   let depth = 0;
   let start = -1;
   let first = "";
+  let drives = false;
   let prev = ""; // previous significant token, for the regex rule
   let sawNewline = false;
   const templateDepths: number[] = [];
 
   const end = (at: number) => {
-    if (start >= 0) statements.push({ start, end: at, first });
+    if (start >= 0) statements.push({ start, end: at, first, drives });
     start = -1;
     first = "";
+    drives = false;
   };
 
   while (i < n) {
@@ -244,8 +251,12 @@ export function topLevelStatements(source: string, probe?: { offset: number; dep
     }
     const word = /^[A-Za-z_$][\w$]*/.exec(source.slice(i, i + 64));
     if (word !== null) {
-      prev = word[0];
-      i += word[0].length;
+      const w = word[0];
+      // At depth 0 (outside every bracket, so outside every function and class body) the
+      // statement itself waits for results: `const x = await get(…)`.
+      if (depth === 0 && w === "await") drives = true;
+      prev = w;
+      i += w.length;
       continue;
     }
     const num = /^\d[\w.]*/.exec(source.slice(i, i + 64));

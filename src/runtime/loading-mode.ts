@@ -1,9 +1,10 @@
 /**
  * Driver code never runs twice. A worker imports user modules to find their remote functions, which
- * also evaluates their top-level driver code. On a worker, every legitimate API call comes from a
- * task or actor method (which run inside a task context); a call from outside any task is that driver
- * code, so `.remote()` and `put` throw a silent sentinel and `get`/`wait` never settle. `init` stays a
- * no-op, so scripts that call it before defining their functions still load.
+ * also evaluates what the entry filter keeps of their top level. On a worker, every legitimate API
+ * call comes from a task or actor method (which run inside a task context); a call from outside any
+ * task is that driver code, so `.remote()`, `put` and actor creation submit nothing and return refs
+ * and handles that lead nowhere (the module evaluates on, so later definitions register), and
+ * `get`/`wait` never settle. `init` stays a no-op.
  */
 let worker = false;
 let inTask: () => boolean = () => true;

@@ -36,6 +36,9 @@ export interface TaskRecord {
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
 const MAX_PIPELINE = 1024;
 
+/** A lease that has not finished a task for this long is not given more tasks to queue. */
+const STUCK_MS = 2;
+
 interface ShapeQueue {
   readonly demand: ResourceSet;
   items: TaskRecord[];
@@ -205,6 +208,7 @@ export class TaskManager {
 
   #drain(q: ShapeQueue): void {
     const ctx = this.#ctx;
+    let now: number | undefined;
     while (q.head < q.items.length) {
       const rec = q.items[q.head] as TaskRecord;
       if (rec.cancelled || rec.state !== "QUEUED") {
@@ -222,9 +226,13 @@ export class TaskManager {
       } else {
         const backlog = q.items.length - q.head;
         const depth = Math.min(MAX_PIPELINE, Math.ceil(backlog / Math.max(1, q.leases.size)));
+        now ??= performance.now();
         let best: WorkerProc | undefined;
         for (const l of q.leases) {
           if (l.blocked > 0 || l.yielding || l.inflight.length > depth) continue;
+          // A lease whose current task has run for a while may run for much longer: queueing behind
+          // it could leave work waiting while another lease frees up (head-of-line blocking).
+          if (l.inflight.length > 0 && now - l.lastProgress > STUCK_MS) continue;
           if (best === undefined || l.inflight.length < best.inflight.length) best = l;
         }
         if (best === undefined) break;
@@ -248,6 +256,7 @@ export class TaskManager {
     const spec = rec.spec;
     rec.state = "RUNNING";
     rec.worker = w;
+    if (w.inflight.length === 0) w.lastProgress = performance.now();
     w.inflight.push(spec.taskId);
     const gpuIds = w.alloc?.gpuIds ?? [];
     const fn = this.#register(rec, w);
@@ -295,6 +304,7 @@ export class TaskManager {
 
   /** A worker reported a plain task's single inline result (the columnar fast path). */
   onInlineResult(w: WorkerProc, taskId: string, bytes: Uint8Array): void {
+    w.lastProgress = performance.now();
     const rec = this.#tasks.get(taskId);
     if (rec === undefined || rec.state !== "RUNNING" || rec.cancelled || rec.returnIds.length !== 1) {
       this.onResult(w, { taskId, values: [{ t: 0, bytes }], contained: [[]] });
@@ -309,6 +319,7 @@ export class TaskManager {
 
   /** A worker reported a task's outcome. */
   onResult(w: WorkerProc, r: TaskResult): void {
+    w.lastProgress = performance.now();
     const rec = this.#tasks.get(r.taskId);
     this.#unlink(w, r.taskId);
     if (rec === undefined || rec.state === "FINISHED" || rec.cancelled) {

@@ -35,6 +35,7 @@ let link: WorkerLink | undefined;
 let executor: Executor | undefined;
 
 function start(init: WorkerInit): void {
+  process.argv = [...init.argv];
   link = new WorkerLink(init.nodeId, init.shmHeader);
   const arena = init.shmHeader !== 0 ? ShmArena.fromAddress(init.shmHeader) : undefined;
   const core = new Core({

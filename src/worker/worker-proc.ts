@@ -25,6 +25,8 @@ export interface WorkerInit {
   readonly logToDriver: boolean;
   readonly entryScript: string | undefined;
   readonly jobEnv: Readonly<Record<string, string>> | undefined;
+  /** The driver's `process.argv`, so module-level code reading it sees the same values. */
+  readonly argv: readonly string[];
 }
 
 export class WorkerProc {
@@ -39,6 +41,8 @@ export class WorkerProc {
   shape: string | undefined;
   /** Depth of `get`/`wait` calls the running task is blocked in. */
   blocked = 0;
+  /** When this lease last started work from empty or finished a task (performance.now()). */
+  lastProgress = 0;
   /** A request to hand back unstarted tasks is on its way. */
   yielding = false;
   actorId: string | undefined;

@@ -116,3 +116,24 @@ describe("depthAt", () => {
     expect(depthAt(src, src.lastIndexOf("remote"))).toBe(1);
   });
 });
+
+describe("declarations that drive work", () => {
+  test("a declaration that awaits at its top level is driver code and is blanked; submissions stay", () => {
+    const src = [
+      "const f = remote(async () => await get(x));",
+      "const r = f.remote(1);",
+      "const v = await get(r);",
+      "const [a, b] = await Promise.all([p, q]);",
+      "const g = remote((x: number) => f.remote(x));",
+      "const chained = f.options({ numCpus: 1 }).remote(2);",
+      "const later = remote(() => v);",
+    ].join("\n");
+    expect(kept(src)).toEqual([
+      "const f = remote(async () => await get(x));",
+      "const r = f.remote(1);",
+      "const g = remote((x: number) => f.remote(x));",
+      "const chained = f.options({ numCpus: 1 }).remote(2);",
+      "const later = remote(() => v);",
+    ]);
+  });
+});
