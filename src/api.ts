@@ -65,6 +65,11 @@ export function get(
   refs: ObjectRef<unknown> | readonly ObjectRef<unknown>[],
   opts?: GetOptions,
 ): Promise<unknown> {
+  try {
+    checkKeys("get", opts, ["timeoutMs"]);
+  } catch (err) {
+    return Promise.reject(err);
+  }
   const timeoutMs = checkTimeout("get", opts?.timeoutMs);
   if (!(refs instanceof ObjectRef) && !Array.isArray(refs)) {
     return Promise.reject(
@@ -104,10 +109,11 @@ export async function wait<T>(
       throw new TypeError(`wait() got the same ObjectRef twice (${r.id}): pass each ref once`);
     seen.add(r.id);
   }
+  checkKeys("wait", opts, ["numReturns", "timeoutMs", "fetchLocal"]);
   if (refs.length === 0) return { ready: [], notReady: [] };
   const numReturns = opts?.numReturns ?? 1;
-  if (!Number.isInteger(numReturns) || numReturns < 0) {
-    throw new TypeError(`wait() numReturns must be a whole number of at least 0: got ${String(numReturns)}`);
+  if (!Number.isInteger(numReturns) || numReturns < 1) {
+    throw new TypeError(`wait() numReturns must be a whole number of at least 1: got ${String(numReturns)}`);
   }
   if (numReturns > refs.length) {
     throw new TypeError(
@@ -169,6 +175,10 @@ export async function getActor<T = unknown>(
 ): Promise<ActorHandle<T>> {
   if (typeof name !== "string" || name === "")
     throw new TypeError("getActor() takes the actor's name, a non-empty string");
+  checkKeys("getActor", opts, ["namespace"]);
+  if (opts?.namespace !== undefined && (typeof opts.namespace !== "string" || opts.namespace === "")) {
+    throw new TypeError(`getActor() namespace must be a non-empty string: got ${typeName(opts.namespace)}`);
+  }
   const core = ensureCore();
   const namespace = opts?.namespace ?? core.namespace;
   const state = await core.api.getNamedActor(name, namespace);
@@ -233,6 +243,22 @@ function stateOf(handle: unknown): { actorId: string } {
   if (state === undefined || state === null)
     throw new TypeError(`Expected an actor handle: got ${typeName(handle)}`);
   return state as { actorId: string };
+}
+
+/** Unknown option names are an error, not silence (a Ray user's `timeout` would be dropped). */
+function checkKeys(fn: string, opts: object | undefined, valid: readonly string[]): void {
+  if (opts === undefined || opts === null) return;
+  if (typeof opts !== "object")
+    throw new TypeError(`${fn}() options must be an object: got ${typeName(opts)}`);
+  for (const key of Object.keys(opts)) {
+    if (!valid.includes(key)) {
+      const hint =
+        key === "timeout" && valid.includes("timeoutMs")
+          ? ' (did you mean "timeoutMs"? it is in milliseconds)'
+          : "";
+      throw new TypeError(`Unknown ${fn}() option "${key}"${hint}: valid options are ${valid.join(", ")}`);
+    }
+  }
 }
 
 function checkTimeout(fn: string, t: number | undefined): number | undefined {

@@ -378,7 +378,9 @@ export class Node implements NodeApi, NodeContext {
   }
 
   cancel(_caller: CallerId, objectId: string, force: boolean, recursive: boolean): void {
-    this.tasks.cancel(objectId.slice(0, 20), force, recursive);
+    const taskId = objectId.slice(0, 20);
+    if (this.tasks.get(taskId) !== undefined) this.tasks.cancel(taskId, force, recursive);
+    else this.actors.cancelCall(taskId, force);
   }
 
   killActor(_caller: CallerId, actorId: string, noRestart: boolean): void {

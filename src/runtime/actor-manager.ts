@@ -2,7 +2,7 @@
  * Actors on a node: placement, a dedicated worker each, calls in submission order, restarts after a
  * crash (`maxRestarts`, `maxTaskRetries`), `kill`, and names per namespace through the head.
  */
-import { ActorDiedError, ActorUnschedulableError, RaytsError } from "../errors.ts";
+import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { Head } from "../head.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
@@ -19,6 +19,8 @@ interface CallRecord {
   readonly returnIds: readonly string[];
   deps: number;
   attempt: number;
+  /** Answered TaskCancelledError already; the worker's late result is dropped. */
+  cancelled?: boolean;
 }
 
 interface ActorRecord {
@@ -350,6 +352,11 @@ export class ActorManager {
       return;
     }
     rec.inflight.delete(r.taskId);
+    if (call.cancelled) {
+      for (const p of r.values) this.#ctx.dropPayload(p);
+      this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+      return;
+    }
     if (r.errorName !== undefined) this.#seal(call, r.values[0] as Payload);
     else
       for (let i = 0; i < call.returnIds.length; i++) {
@@ -414,7 +421,7 @@ export class ActorManager {
       rec,
       this.#ctx.errorPayload(
         new ActorDiedError(
-          `Actor ${name} died: ${why}${restarts}; set maxRestarts to restart it automatically`,
+          `Actor ${name} died: ${why}${restarts}; ${max === 0 ? "set" : "raise"} maxRestarts to restart it automatically`,
         ),
       ),
     );
@@ -439,6 +446,36 @@ export class ActorManager {
       this.#head.releaseName(rec.spec.namespace, rec.spec.opts.name, rec.spec.actorId);
     this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
     this.#ctx.resourcesFreed();
+  }
+
+  /**
+   * Cancels an actor call: a queued one never runs; a running one is answered TaskCancelledError at
+   * once and told to stop at its next await. `force` is refused: stopping a method mid-way would
+   * leave the actor's state half-changed; kill the actor instead, as in Ray.
+   */
+  cancelCall(taskId: string, force: boolean): void {
+    for (const rec of this.#actors.values()) {
+      const queued = rec.queue.findIndex((c) => c.spec.taskId === taskId);
+      const call = queued >= 0 ? rec.queue[queued] : rec.inflight.get(taskId);
+      if (call === undefined) continue;
+      if (force) {
+        throw new TypeError(
+          `Cannot force-cancel actor call ${call.spec.name}: a method stopped mid-way would leave the actor's state half-changed; kill the actor instead`,
+        );
+      }
+      const err = new TaskCancelledError(
+        `Actor call ${call.spec.name} was cancelled: cancel() was called on it`,
+      );
+      this.#seal(call, this.#ctx.errorPayload(err));
+      if (queued >= 0) {
+        rec.queue.splice(queued, 1);
+        this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+      } else {
+        call.cancelled = true;
+        rec.worker?.send({ t: "cancel", taskId });
+      }
+      return;
+    }
   }
 
   /** A placement group was removed: the actors placed in it die. */

@@ -188,7 +188,10 @@ export class Core {
 
   #checkCancelled(): void {
     const t = this.currentTask();
-    if (t?.cancelled) throw new TaskCancelledError(`Task ${t.name} was cancelled`);
+    if (t?.cancelled)
+      throw new TaskCancelledError(
+        `Task ${t.name} was cancelled: cancel() was called on it or on a task that submitted it`,
+      );
   }
 
   // ---- submission ----------------------------------------------------------------------------

@@ -143,10 +143,18 @@ function mergeEnv(
  */
 export function remote<C extends AnyClass>(cls: C): ActorClass<C>;
 export function remote<A extends unknown[], R>(fn: (...args: A) => R): RemoteFunction<A, R>;
-export function remote(target: unknown): unknown {
+export function remote(target: unknown, ...rest: unknown[]): unknown {
   if (typeof target !== "function") {
     throw new TypeError(
       `remote() takes a function or a class: got ${target === null ? "null" : typeof target}`,
+    );
+  }
+  if (rest.length > 0) {
+    throw new TypeError("remote() takes one argument: set options with remote(fn).options({ … })");
+  }
+  if (/\{\s*\[native code\]\s*\}\s*$/.test(Function.prototype.toString.call(target))) {
+    throw new TypeError(
+      `remote() cannot ship ${target.name ? `"${target.name}"` : "this function"}: it is bound or built in, so its code cannot reach a worker; wrap it: remote((...args) => fn(...args))`,
     );
   }
   const stack = new Error().stack;

@@ -544,7 +544,9 @@ export class TaskManager {
     if (rec === undefined || rec.state === "FINISHED") return;
     if (recursive && rec.children !== undefined) for (const c of rec.children) this.cancel(c, force, true);
     rec.cancelled = true;
-    const err = new TaskCancelledError(`Task ${rec.spec.name} was cancelled`);
+    const err = new TaskCancelledError(
+      `Task ${rec.spec.name} was cancelled: cancel() was called on it${force ? " with force, which stopped its worker" : ""}`,
+    );
     const payload = this.#ctx.errorPayload(err);
     this.#sealAll(rec, payload);
     const w = rec.worker;

@@ -22,6 +22,7 @@ import type {
   Payload,
   TaskDispatch,
 } from "../runtime/protocol.ts";
+import { serialize } from "../serialize/codec.ts";
 import { type Columns, forEachItem } from "./task-block.ts";
 import type { WorkerLink } from "./worker-link.ts";
 
@@ -285,20 +286,21 @@ export class Executor {
 
   /** Reports a failure as a TaskError whose cause is what was thrown. */
   #fail(taskId: string, name: string, err: unknown, fatal: boolean): void {
-    const cause = err instanceof Error ? err : new Error(String(err));
-    const error = new TaskError(
-      `${name}() (pid=${process.pid}, node=${this.#core.api.nodeId.slice(0, 8)}): ${cause.name}: ${cause.message}`,
-      { cause },
-    );
+    const where = `${name}() (pid=${process.pid}, node=${this.#core.api.nodeId.slice(0, 8)})`;
+    // A thrown non-Error (a string, an object) stays the cause as it was thrown, when it serializes.
+    const isError = err instanceof Error;
+    const cause: unknown = isError || serializable(err) ? err : String(err);
+    const what = isError ? `${err.name}: ${err.message}` : `threw ${describe(err)}`;
+    const error = new TaskError(`${where}: ${what}`, { cause });
     // The remote stack is the useful one: the runtime's own frames would only point into rayts.
-    error.stack = `${error.name}: ${error.message}\n${remoteFrames(cause)}`;
-    const runtime = fatal || cause instanceof SerializationError || cause instanceof ObjectStoreFullError;
+    error.stack = `${error.name}: ${error.message}\n${isError ? remoteFrames(err) : ""}`;
+    const runtime = fatal || err instanceof SerializationError || err instanceof ObjectStoreFullError;
     this.#link.post({
       t: "done",
       taskId,
       values: [this.#errorPayload(error)],
       contained: [],
-      errorName: cause.name,
+      errorName: isError ? err.name : typeof err,
       fatal: runtime,
     });
   }
@@ -456,7 +458,11 @@ export class Executor {
       let result = taskContext.run(ctx, () =>
         (method as (...x: unknown[]) => unknown).apply(a.instance, args),
       );
-      if (result instanceof Promise) result = await result;
+      if (result instanceof Promise) result = await untilSettledOrCancelled(result, ctx);
+      if (result === CANCELLED) {
+        this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
+        return;
+      }
       await this.#reply(d.taskId, d.name, d.numReturns, result);
     } catch (err) {
       this.#fail(d.taskId, d.name, explainReferenceError(err, a.desc, a.evaluated), false);
@@ -512,9 +518,20 @@ function applyEnv(env: Readonly<Record<string, string>> | undefined, gpuIds: rea
   };
 }
 
+/** Whether a thrown value can travel as it is. */
+function serializable(v: unknown): boolean {
+  try {
+    serialize(v, "thrown value");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 function describe(v: unknown): string {
   if (v === null) return "null";
   if (v === undefined) return "undefined";
+  if (typeof v === "string") return `a string: ${JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…` : v)}`;
   return typeof v === "object"
     ? `an object (${(v as object).constructor?.name ?? "Object"})`
     : `a ${typeof v}`;

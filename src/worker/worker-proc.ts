@@ -64,7 +64,12 @@ export class WorkerProc {
     this.worker.addEventListener("message", (e: MessageEvent) => onMessages(this, e.data as FromWorker[]));
     this.worker.addEventListener("error", (e: Event) => {
       const ev = e as ErrorEvent;
-      error = ev.message || String(ev.error ?? "unknown error");
+      // Bun's message may carry a preview of the source after the first line: keep the first.
+      const text =
+        ev.error instanceof Error
+          ? `${ev.error.name}: ${ev.error.message}`
+          : ev.message || String(ev.error ?? "unknown error");
+      error = text.split("\n")[0] ?? text;
     });
     this.worker.addEventListener("close", (e: Event) => {
       const code = (e as CloseEvent).code ?? 0;
