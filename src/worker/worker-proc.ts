@@ -8,6 +8,9 @@ import type { Allocation } from "../scheduler/node-resources.ts";
 import { BlockBuilder } from "./task-block.ts";
 import { takeWorker } from "./warm-workers.ts";
 
+/** Tasks already sent to a worker beyond which new ones wait one event-loop turn to batch up. */
+const DEFER_WHEN_QUEUED = 64;
+
 export type WorkerState = "STARTING" | "IDLE" | "LEASED" | "ACTOR" | "DEAD";
 
 /** Messages a worker sends; `t` tells which. */
@@ -103,10 +106,13 @@ export class WorkerProc {
   }
 
   #schedule(): void {
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(() => this.flush());
-    }
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    // A worker with plenty of work already sent is busy for a while: let more messages gather for
+    // one turn of the event loop (each postMessage costs several microseconds on both sides). An
+    // idle or nearly idle worker gets them at once.
+    if (this.inflight.length - this.#block.length > DEFER_WHEN_QUEUED) setImmediate(() => this.flush());
+    else queueMicrotask(() => this.flush());
   }
 
   flush(): void {
