@@ -37,7 +37,7 @@ function readResults(path: string): Record<string, Result> {
   return JSON.parse(lines[lines.length - 1] ?? "{}") as Record<string, Result>;
 }
 
-function escape(text: string): string {
+function xmlEscape(text: string): string {
   return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
 }
 
@@ -70,11 +70,11 @@ export function chart(results: Record<string, Result>): string {
     const y = top + i * row;
     const r = results[name] as Result;
     const ray = RAY[name] as number;
-    out.push(`<text x="${left - 8}" y="${y + 15}" text-anchor="end">${escape(name)}</text>`);
+    out.push(`<text x="${left - 8}" y="${y + 15}" text-anchor="end">${xmlEscape(name)}</text>`);
     out.push(`<rect x="${left}" y="${y}" width="${x(r.mean) - left}" height="12" fill="#2b7bb9"/>`);
     out.push(`<rect x="${left}" y="${y + 14}" width="${x(ray) - left}" height="12" fill="#f39c34"/>`);
     out.push(
-      `<text x="${x(r.mean) + 4}" y="${y + 10}" fill="#2b7bb9">${Math.round(r.mean).toLocaleString("en")} ${escape(r.unit)}</text>`,
+      `<text x="${x(r.mean) + 4}" y="${y + 10}" fill="#2b7bb9">${Math.round(r.mean).toLocaleString("en")} ${xmlEscape(r.unit)}</text>`,
     );
     out.push(`<text x="${x(ray) + 4}" y="${y + 24}" fill="#c0701a">${ray.toLocaleString("en")}</text>`);
   });
