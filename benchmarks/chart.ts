@@ -31,10 +31,15 @@ interface Result {
   unit: string;
 }
 
-/** The last line of the command's output is the JSON object. */
+/** The JSON object: the whole file, or the last line of the command's `--json` output. */
 function readResults(path: string): Record<string, Result> {
-  const lines = readFileSync(path, "utf8").trim().split("\n");
-  return JSON.parse(lines[lines.length - 1] ?? "{}") as Record<string, Result>;
+  const text = readFileSync(path, "utf8").trim();
+  try {
+    return JSON.parse(text) as Record<string, Result>;
+  } catch {
+    const lines = text.split("\n");
+    return JSON.parse(lines[lines.length - 1] ?? "{}") as Record<string, Result>;
+  }
 }
 
 function xmlEscape(text: string): string {
