@@ -62,6 +62,7 @@ export function chart(results: Record<string, Result>): string {
   out.push(
     `<svg xmlns="http://www.w3.org/2000/svg" width="${left + width + 130}" height="${height}" font-family="sans-serif" font-size="12">`,
   );
+  out.push("<title>rayts microbenchmark beside Ray's published figures</title>");
   out.push(`<rect width="100%" height="100%" fill="white"/>`);
   out.push(
     `<text x="10" y="22" font-size="15" font-weight="bold">rayts (2 vCPU) vs Ray 2.5x (64 vCPU): rayts microbenchmark, log scale</text>`,
