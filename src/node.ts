@@ -126,6 +126,11 @@ export class Node implements NodeApi, NodeContext {
     return this.#arena?.headerAddress ?? 0;
   }
 
+  /** The shm segment's name, for callers in other processes of this machine to attach. */
+  get shmName(): string | undefined {
+    return this.#arena?.name;
+  }
+
   get arena(): ShmArena | undefined {
     return this.#arena;
   }
@@ -538,14 +543,21 @@ export class Node implements NodeApi, NodeContext {
     this.warn(`A request from worker ${w.id} failed: ${error.message}`);
   }
 
+  /**
+   * A caller is gone (a worker exited, a remote driver disconnected): release every reference and
+   * pin it held, so its objects do not leak.
+   */
+  dropCaller(caller: CallerId): void {
+    const b = this.#books.get(caller);
+    this.#books.delete(caller);
+    if (b === undefined) return;
+    for (const [id, n] of b.refs) this.store.removeRef(id, n);
+    for (const [id, n] of b.pins) for (let i = 0; i < n; i++) this.store.unpin(id);
+  }
+
   #onWorkerExit(w: WorkerProc, code: number, error: string | undefined): void {
     if (this.#state !== "RUNNING") return;
-    const b = this.#books.get(w.id);
-    this.#books.delete(w.id);
-    if (b !== undefined) {
-      for (const [id, n] of b.refs) this.store.removeRef(id, n);
-      for (const [id, n] of b.pins) for (let i = 0; i < n; i++) this.store.unpin(id);
-    }
+    this.dropCaller(w.id);
     if (w.actorId !== undefined) this.actors.workerDied(w, code, error);
     else this.tasks.workerDied(w, code, error);
     this.resourcesFreed();
