@@ -46,6 +46,9 @@ function address(value: unknown): string {
  * @example
  * validateInitOptions({ numCpus: 4, objectStoreMemory: 2 ** 30 });
  */
+/** The smallest object store worth having (the allocator needs a few pages of its own). */
+const MIN_STORE = 1024 * 1024;
+
 export function validateInitOptions(opts: InitOptions | undefined): ValidatedInitOptions {
   if (opts === undefined) return Object.freeze({});
   const raw = check.object("init", undefined, opts);
@@ -59,7 +62,13 @@ export function validateInitOptions(opts: InitOptions | undefined): ValidatedIni
   if (given.numGpus !== undefined) out.numGpus = check.integer("init", "numGpus", given.numGpus, 0);
   if (given.resources !== undefined) out.resources = check.resources("init", "resources", given.resources);
   if (given.objectStoreMemory !== undefined) {
-    out.objectStoreMemory = check.positiveInteger("init", "objectStoreMemory", given.objectStoreMemory);
+    const bytes = check.positiveInteger("init", "objectStoreMemory", given.objectStoreMemory);
+    out.objectStoreMemory = bytes;
+    if (bytes < MIN_STORE) {
+      throw new RangeError(
+        `init() objectStoreMemory is ${bytes} bytes: give at least ${MIN_STORE} (1 MiB); it is the size of the shared-memory object store in bytes`,
+      );
+    }
   }
   if (given.namespace !== undefined) out.namespace = check.string("init", "namespace", given.namespace);
   if (given.runtimeEnv !== undefined) out.runtimeEnv = compileRuntimeEnv("init", given.runtimeEnv);

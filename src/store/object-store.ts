@@ -160,6 +160,11 @@ export class ObjectStore {
       throw new ObjectStoreFullError(
         "Object store has no shared memory: start the node with --object-store-memory",
       );
+    if (size > arena.capacity) {
+      throw new ObjectStoreFullError(
+        `Object is larger than the whole object store: ${fmt(size)} asked for, the store holds ${fmt(arena.capacity)}; raise objectStoreMemory (init option or --object-store-memory)`,
+      );
+    }
     let off = arena.alloc(size);
     if (off >= 0) return off;
     this.#reclaim();

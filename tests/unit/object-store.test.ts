@@ -308,3 +308,17 @@ describe("ObjectStore shared memory", () => {
     arena.check();
   });
 });
+
+describe("ObjectStore oversized objects", () => {
+  test("an object larger than the whole store fails saying so, without asking the reclaim hook", () => {
+    const { store } = makeStore(64 * 1024);
+    let reclaims = 0;
+    store.reclaimHook = () => {
+      reclaims++;
+    };
+    expect(() => store.allocShm(1024 * 1024)).toThrow(
+      /^Object is larger than the whole object store: .*raise objectStoreMemory/,
+    );
+    expect(reclaims).toBe(0);
+  });
+});

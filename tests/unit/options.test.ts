@@ -327,3 +327,11 @@ describe("init options", () => {
     );
   });
 });
+
+describe("init objectStoreMemory floor", () => {
+  test("an object store below 1 MiB is refused with the size in the message", () => {
+    expect(() => validateInitOptions({ objectStoreMemory: 10 })).toThrow(
+      /objectStoreMemory is 10 bytes: give at least 1048576/,
+    );
+  });
+});
