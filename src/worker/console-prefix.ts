@@ -1,6 +1,7 @@
 /**
  * Worker console output, as the driver shows it: every line prefixed `(NAME pid=PID)` where NAME is
- * the running task's name or `Class.method`. Output of code a worker runs while loading a module
+ * the running task's name or `Class.method`, whether it came from `console.*` or from
+ * `process.stdout.write`/`process.stderr.write`. Output of code a worker runs while loading a module
  * (the entry script's driver code) is dropped: it already ran on the driver.
  */
 import { format } from "node:util";
@@ -23,5 +24,25 @@ export function installConsolePrefix(name: () => string, enabled: boolean): void
           .join("\n"),
       );
     };
+  }
+}
+
+/** Prefixes what remote code writes to process.stdout/stderr directly, line by line. */
+export function installStreamPrefix(name: () => string, enabled: boolean): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    const original = stream.write.bind(stream) as (chunk: unknown, ...rest: unknown[]) => boolean;
+    let atLineStart = true;
+    stream.write = ((chunk: unknown, ...rest: unknown[]): boolean => {
+      if (!enabled || isDriverCodeOnWorker()) return true;
+      const text = typeof chunk === "string" ? chunk : Buffer.from(chunk as Uint8Array).toString("utf8");
+      const prefix = `(${name()} pid=${process.pid}) `;
+      let out = "";
+      for (const part of text.split(/(?<=\n)/)) {
+        if (part === "") continue;
+        out += atLineStart ? prefix + part : part;
+        atLineStart = part.endsWith("\n");
+      }
+      return original(out, ...rest);
+    }) as typeof stream.write;
   }
 }

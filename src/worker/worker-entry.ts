@@ -20,7 +20,7 @@ import type {
 } from "../runtime/protocol.ts";
 import { reclaimer } from "../runtime/reclaimer.ts";
 import { ShmArena } from "../store/shm-arena.ts";
-import { installConsolePrefix } from "./console-prefix.ts";
+import { installConsolePrefix, installStreamPrefix } from "./console-prefix.ts";
 import { Executor, taskContext } from "./executor.ts";
 import type { Columns } from "./task-block.ts";
 import { WorkerLink } from "./worker-link.ts";
@@ -63,6 +63,7 @@ function start(init: WorkerInit): void {
   executor = new Executor(core, link);
   const ex = executor;
   installConsolePrefix(() => ex.currentName(), init.logToDriver);
+  installStreamPrefix(() => ex.currentName(), init.logToDriver);
   if (init.entryScript !== undefined) {
     installEntryFilter(init.entryScript);
     preloadModule(init.entryScript);
