@@ -160,3 +160,26 @@ await new Promise(() => {});
     expect(segments()).toEqual([]);
   });
 });
+
+describe("worker output", () => {
+  test("process.stdout.write from a task is prefixed line by line like console.log", async () => {
+    await using dir = tempDir();
+    const run = await runScript(
+      dir.path,
+      "out.ts",
+      `import { get, remote } from "rayts";
+const writer = remote(function writer() {
+  process.stdout.write("part1 ");
+  process.stdout.write("part2\\nline2\\n");
+  return 1;
+});
+await get(writer.remote());
+`,
+    );
+    const lines = run.stdout.split("\n").filter((l) => l !== "");
+    expect(lines).toEqual([
+      expect.stringMatching(/^\(writer pid=\d+\) part1 part2$/),
+      expect.stringMatching(/^\(writer pid=\d+\) line2$/),
+    ]);
+  });
+});
