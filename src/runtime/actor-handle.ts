@@ -1,12 +1,14 @@
 /**
  * Actor handles: `handle.method.remote(...)` submits a call, `handle.method.options({ numReturns })`
- * refines it. A handle is serializable (its state travels, the proxy is rebuilt on arrival) and is
- * never thenable, so async functions can return it.
+ * refines it. A generator method's call returns an {@link ObjectRefGenerator}, as a generator task's
+ * does. A handle is serializable (its state travels, the proxy is rebuilt on arrival) and is never
+ * thenable, so async functions can return it.
  */
 import { compileMethodOptions } from "../options/compile.ts";
 import type { MethodOptions } from "../options/types.ts";
 import { ACTOR_HANDLE_STATE } from "../serialize/codec.ts";
 import type { Core } from "./core.ts";
+import { ObjectRefGenerator } from "./object-ref-generator.ts";
 import type { ActorHandleState } from "./protocol.ts";
 
 /** Base of every actor handle: `handle instanceof ActorHandle` holds. */
@@ -31,9 +33,13 @@ function methodStub(
 ): MethodStub {
   const compiled = compileMethodOptions(opts);
   const name = compiled.name ?? `${state.className}.${method}`;
+  // A generator method streams whatever numReturns says, as Ray's num_returns="streaming" does.
+  const streaming = state.generators?.includes(method) === true;
   return {
     remote: (...args: unknown[]) => {
-      const refs = core.submitActorCall(state.actorId, method, name, compiled.numReturns, args);
+      const numReturns = streaming ? "streaming" : compiled.numReturns;
+      const { taskId, refs } = core.submitActorCall(state.actorId, method, name, numReturns, args);
+      if (streaming) return new ObjectRefGenerator(core, taskId);
       return compiled.numReturns === 1 ? refs[0] : refs;
     },
     options: (more: MethodOptions) => methodStub(core, state, method, { ...opts, ...more }),
@@ -78,17 +84,33 @@ export function makeActorHandle(state: ActorHandleState, core: Core): unknown {
   });
 }
 
-/** The method names of a class: own and inherited prototype functions, minus the constructor. */
-export function methodNames(cls: abstract new (...a: never[]) => unknown): string[] {
-  const names = new Set<string>();
+/** The methods of a class, and which of them are generator functions (their calls stream). */
+export interface ActorMethods {
+  readonly methods: readonly string[];
+  readonly generators: readonly string[];
+}
+
+const GENERATOR_KINDS = new Set(["GeneratorFunction", "AsyncGeneratorFunction"]);
+
+/**
+ * The methods of a class: own and inherited prototype functions, minus the constructor. A method
+ * overridden in a subclass is classified by the override.
+ */
+export function actorMethods(cls: abstract new (...a: never[]) => unknown): ActorMethods {
+  const methods: string[] = [];
+  const generators: string[] = [];
+  const seen = new Set<string>();
   let proto = cls.prototype as object | null;
   while (proto !== null && proto !== Object.prototype) {
     for (const key of Object.getOwnPropertyNames(proto)) {
-      if (key === "constructor") continue;
+      if (key === "constructor" || seen.has(key)) continue;
       const d = Object.getOwnPropertyDescriptor(proto, key);
-      if (d !== undefined && typeof d.value === "function") names.add(key);
+      if (d === undefined || typeof d.value !== "function") continue;
+      seen.add(key);
+      methods.push(key);
+      if (GENERATOR_KINDS.has((d.value as () => unknown).constructor?.name)) generators.push(key);
     }
     proto = Object.getPrototypeOf(proto);
   }
-  return [...names];
+  return { methods, generators };
 }

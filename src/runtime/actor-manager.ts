@@ -1,6 +1,7 @@
 /**
  * Actors on a node: placement, a dedicated worker each, calls in submission order, restarts after a
- * crash (`maxRestarts`, `maxTaskRetries`), `kill`, and names per namespace through the head.
+ * crash (`maxRestarts`, `maxTaskRetries`), `kill`, and names per namespace through the head. Calls of
+ * generator methods stream their values through the node's stream table, as generator tasks do.
  */
 import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { Head } from "../head.ts";
@@ -251,6 +252,8 @@ export class ActorManager {
       this.#ctx.store.expect(id);
       this.#ctx.holdFor(caller, id);
     }
+    // Opened before anything can fail, so that every failure below ends the stream with its error.
+    if (spec.streaming === true) this.#ctx.streams.open(spec.taskId, caller);
     const call: CallRecord = { spec, returnIds, deps: 0, attempt: 0 };
     const rec = this.#resolve(spec.actorId);
     if (rec === undefined) {
@@ -306,7 +309,7 @@ export class ActorManager {
       }
       rec.inflight.set(call.spec.taskId, call);
       const s = call.spec;
-      if (s.argRefs.length === 0 && s.args.t === 0) {
+      if (s.argRefs.length === 0 && s.args.t === 0 && s.streaming !== true) {
         // The common call travels in the worker's columnar batch, named by a registered signature.
         w.sendTask(s.taskId, this.#signature(w, s), s.args.bytes);
         continue;
@@ -320,6 +323,7 @@ export class ActorManager {
         argValues: this.#ctx.argValues(w.id, s.argRefs),
         numReturns: s.numReturns,
         name: s.name,
+        ...(s.streaming === true ? { streaming: true } : {}),
       });
     }
   }
@@ -358,6 +362,7 @@ export class ActorManager {
       return;
     }
     if (r.errorName !== undefined) this.#seal(call, r.values[0] as Payload);
+    else if (call.spec.streaming === true) this.#ctx.streams.close(call.spec.taskId);
     else
       for (let i = 0; i < call.returnIds.length; i++) {
         this.#ctx.store.seal(
@@ -369,7 +374,12 @@ export class ActorManager {
     this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
   }
 
+  /** Fails the call: its returns, or its stream after the items it already has. */
   #seal(call: CallRecord, payload: Payload): void {
+    if (call.spec.streaming === true) {
+      this.#ctx.streams.fail(call.spec.taskId, payload);
+      return;
+    }
     for (const id of call.returnIds) this.#ctx.store.seal(id, { payload, err: true }, undefined);
   }
 
@@ -515,6 +525,7 @@ export class ActorManager {
       actorId: rec.spec.actorId,
       className: rec.spec.cls.name,
       methods: rec.spec.methods,
+      generators: rec.spec.generators,
       name,
       namespace,
     };

@@ -13,7 +13,7 @@ import { newPutId, newTaskId, objectIdFor } from "./ids.ts";
 import { haltedPromise, isDriverCodeOnWorker } from "./loading-mode.ts";
 import type { CallerId, NodeApi } from "./node-api.ts";
 import { decodePayload, encodeValue, type ShmAlloc, toPayload } from "./payload.ts";
-import type { ActorHandleState, FunctionDescriptor, ObjectValue, Payload } from "./protocol.ts";
+import type { ActorHandleState, ActorSpec, FunctionDescriptor, ObjectValue, Payload } from "./protocol.ts";
 import { reclaimer, type Tracked } from "./reclaimer.ts";
 
 /** The task or actor call this thread is running, if any. */
@@ -269,16 +269,22 @@ export class Core {
     return { taskId, refs };
   }
 
+  /**
+   * Submits an actor method call. `numReturns: "streaming"` (a generator method) makes no return
+   * refs: its values arrive as items of the stream named by `taskId`.
+   */
   submitActorCall(
     actorId: string,
     method: string,
     name: string,
-    numReturns: number,
+    numReturns: number | "streaming",
     args: readonly unknown[],
-  ): ObjectRef<unknown>[] {
+  ): { taskId: string; refs: ObjectRef<unknown>[] } {
+    const streaming = numReturns === "streaming";
+    const n = streaming ? 0 : numReturns;
     if (isDriverCodeOnWorker()) {
       const id = newTaskId();
-      return Array.from({ length: numReturns }, (_, i) => new ObjectRef(objectIdFor(id, i + 1)));
+      return { taskId: id, refs: Array.from({ length: n }, (_, i) => new ObjectRef(objectIdFor(id, i + 1))) };
     }
     const taskId = newTaskId();
     const packed = this.packArgs(args);
@@ -289,20 +295,21 @@ export class Core {
       args: packed.args,
       argRefs: packed.argRefs,
       contained: packed.contained,
-      numReturns,
+      numReturns: n,
       name,
+      ...(streaming ? { streaming } : {}),
     });
     for (const t of packed.temps) t[Symbol.dispose]();
     const refs: ObjectRef<unknown>[] = [];
-    for (let i = 1; i <= numReturns; i++) refs.push(this.#heldRef(objectIdFor(taskId, i)));
-    return refs;
+    for (let i = 1; i <= n; i++) refs.push(this.#heldRef(objectIdFor(taskId, i)));
+    return { taskId, refs };
   }
 
   /** Creates an actor on the node; returns its id. */
   createActor(
     cls: FunctionDescriptor,
     opts: CompiledActorOptions,
-    methods: readonly string[],
+    methods: Pick<ActorSpec, "methods" | "generators">,
     args: readonly unknown[],
     env: Readonly<Record<string, string>> | undefined,
   ): { actorId: string; namespace: string } {
@@ -317,7 +324,8 @@ export class Core {
       argRefs: packed.argRefs,
       contained: packed.contained,
       opts,
-      methods,
+      methods: methods.methods,
+      generators: methods.generators,
       namespace,
       env,
     });

@@ -64,6 +64,8 @@ export interface ActorSpec {
   readonly contained: readonly string[];
   readonly opts: CompiledActorOptions;
   readonly methods: readonly string[];
+  /** The methods that are generator functions: their calls stream. */
+  readonly generators: readonly string[];
   readonly namespace: string;
   readonly env: Readonly<Record<string, string>> | undefined;
 }
@@ -76,8 +78,11 @@ export interface ActorCallSpec {
   readonly args: Payload;
   readonly argRefs: ReadonlyArray<readonly [number, string]>;
   readonly contained: readonly string[];
+  /** 0 for a streaming call. */
   readonly numReturns: number;
   readonly name: string;
+  /** A generator method: its values arrive as stream items, as a generator task's do. */
+  readonly streaming?: boolean;
 }
 
 /** What a caller needs to rebuild an actor handle anywhere (its serialized state). */
@@ -85,6 +90,8 @@ export interface ActorHandleState {
   readonly actorId: string;
   readonly className: string;
   readonly methods: readonly string[];
+  /** The methods that are generator functions (absent in states made before they streamed). */
+  readonly generators?: readonly string[];
   readonly name?: string;
   readonly namespace?: string;
   [key: string]: unknown;
@@ -137,6 +144,7 @@ export interface ActorCallDispatch {
   readonly argValues: readonly ObjectValue[];
   readonly numReturns: number;
   readonly name: string;
+  readonly streaming?: boolean;
 }
 
 /** A task's outcome as a worker reports it. */

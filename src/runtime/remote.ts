@@ -10,7 +10,7 @@ import {
   compileTaskOptions,
 } from "../options/compile.ts";
 import type { ActorOptions, MethodOptions, TaskOptions } from "../options/types.ts";
-import { type ActorHandleBase, makeActorHandle, methodNames } from "./actor-handle.ts";
+import { type ActorHandleBase, type ActorMethods, actorMethods, makeActorHandle } from "./actor-handle.ts";
 import { ensureCore } from "./context.ts";
 import { describe } from "./function-registry.ts";
 import { ObjectRefGenerator } from "./object-ref-generator.ts";
@@ -102,9 +102,9 @@ class RemoteFunctionImpl {
 class ActorClassImpl {
   readonly #desc: FunctionDescriptor;
   readonly #opts: CompiledActorOptions;
-  readonly #methods: readonly string[];
+  readonly #methods: ActorMethods;
 
-  constructor(desc: FunctionDescriptor, opts: CompiledActorOptions, methods: readonly string[]) {
+  constructor(desc: FunctionDescriptor, opts: CompiledActorOptions, methods: ActorMethods) {
     this.#desc = desc;
     this.#opts = opts;
     this.#methods = methods;
@@ -114,8 +114,9 @@ class ActorClassImpl {
     const core = ensureCore();
     const env = mergeEnv(core.jobEnv, this.#opts.runtimeEnv?.envVars);
     const { actorId, namespace } = core.createActor(this.#desc, this.#opts, this.#methods, args, env);
+    const { methods, generators } = this.#methods;
     return makeActorHandle(
-      { actorId, className: this.#desc.name, methods: this.#methods, name: this.#opts.name, namespace },
+      { actorId, className: this.#desc.name, methods, generators, name: this.#opts.name, namespace },
       core,
     );
   }
@@ -164,7 +165,7 @@ export function remote(target: unknown, ...rest: unknown[]): unknown {
     return new ActorClassImpl(
       describe(cls, "class", stack),
       compileActorOptions(undefined),
-      methodNames(cls),
+      actorMethods(cls),
     );
   }
   return new RemoteFunctionImpl(describe(target, "function", stack), compileTaskOptions(undefined));

@@ -174,7 +174,7 @@ export class Executor {
       const fn = loaded.target as (...a: unknown[]) => unknown;
       const args = this.#decodeArgs(d.args, d.argRefs, d.argValues);
       if (desc.generator) {
-        await taskContext.run(ctx, () => this.#stream(d.taskId, fn, args));
+        await taskContext.run(ctx, () => this.#stream(d.taskId, fn(...args)));
         return;
       }
       let result = taskContext.run(ctx, () => fn(...args));
@@ -192,8 +192,12 @@ export class Executor {
     }
   }
 
-  async #stream(taskId: string, fn: (...a: unknown[]) => unknown, args: unknown[]): Promise<void> {
-    const it = fn(...args) as AsyncIterable<unknown> | Iterable<unknown>;
+  /** Sends each value of a generator task's (or generator method's) iterator as a stream item. */
+  async #stream(taskId: string, it: unknown): Promise<void> {
+    if (!isIterable(it))
+      throw new TypeError(
+        `A streaming call returned no generator: got ${describe(it)}; define the method as a generator function`,
+      );
     let index = 0;
     const ctx = taskContext.getStore();
     for await (const value of it as AsyncIterable<unknown>) {
@@ -455,9 +459,12 @@ export class Executor {
       if (typeof method !== "function")
         throw new TypeError(`Actor ${a.className} has no method "${d.method}"`);
       const args = this.#decodeArgs(d.args, d.argRefs, d.argValues);
-      let result = taskContext.run(ctx, () =>
-        (method as (...x: unknown[]) => unknown).apply(a.instance, args),
-      );
+      const call = () => (method as (...x: unknown[]) => unknown).apply(a.instance, args);
+      if (d.streaming === true) {
+        await taskContext.run(ctx, () => this.#stream(d.taskId, call()));
+        return;
+      }
+      let result = taskContext.run(ctx, call);
       if (result instanceof Promise) result = await untilSettledOrCancelled(result, ctx);
       if (result === CANCELLED) {
         this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
@@ -516,6 +523,11 @@ function applyEnv(env: Readonly<Record<string, string>> | undefined, gpuIds: rea
       else process.env[k] = v;
     }
   };
+}
+
+function isIterable(v: unknown): v is Iterable<unknown> | AsyncIterable<unknown> {
+  if (typeof v !== "object" || v === null) return false;
+  return Symbol.asyncIterator in v || Symbol.iterator in v;
 }
 
 /** Whether a thrown value can travel as it is. */
