@@ -20,7 +20,10 @@ export const CLI_ENTRY = "src/cli/main.ts";
  * Every module started with `new Worker(…)`, relative to the project root. Each becomes an extra entry
  * point of the executable, stored at `/$bunfs/root/<path>.js` (see `src/worker/worker-url.ts`).
  */
-export const WORKER_ENTRIES: readonly string[] = ["src/worker/worker-entry.ts"];
+export const WORKER_ENTRIES: readonly string[] = [
+  "src/worker/worker-entry.ts",
+  "src/transport/socket-thread.ts",
+];
 
 /** The executable built by {@link build}. */
 export const BINARY_PATH: string = join(PROJECT_DIR, "dist", "rayts");

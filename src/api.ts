@@ -7,7 +7,7 @@ import { ObjectRef } from "./object-ref.ts";
 import type { InitOptions } from "./options/types.ts";
 import type { ActorHandleBase } from "./runtime/actor-handle.ts";
 import { makeActorHandle } from "./runtime/actor-handle.ts";
-import { currentCore, embeddedNode, ensureCore, startDriver, stopDriver } from "./runtime/context.ts";
+import { currentCore, embeddedNode, ensureCore, startDriverAsync, stopDriver } from "./runtime/context.ts";
 import type { NodeInfo } from "./runtime/protocol.ts";
 import type { ActorHandle } from "./runtime/remote.ts";
 import { ACTOR_HANDLE_STATE } from "./serialize/codec.ts";
@@ -19,7 +19,7 @@ import { ACTOR_HANDLE_STATE } from "./serialize/codec.ts";
 export async function init(options?: InitOptions): Promise<void> {
   // On a worker `init` is a no-op, so scripts that call it before defining their functions load.
   if (!isDriverThread()) return;
-  startDriver(options);
+  await startDriverAsync(options);
 }
 
 function isDriverThread(): boolean {

@@ -74,6 +74,8 @@ export class Node implements NodeApi, NodeContext {
   readonly #config: NodeConfig;
   readonly #arena: ShmArena | undefined;
   readonly #books = new Map<CallerId, CallerBook>();
+  /** Entry scripts of remote drivers: workers load them with their driver code blanked out. */
+  readonly #entryScripts = new Set<string>();
   #state: NodeState = "RUNNING";
   #gcRound = 0;
   readonly #gcWaiters = new Map<number, { waiting: Set<number>; done: () => void }>();
@@ -156,9 +158,20 @@ export class Node implements NodeApi, NodeContext {
       shmHeader: this.shmHeaderAddress,
       logToDriver: c.logToDriver,
       entryScript: c.entryScript,
+      entryScripts: [...this.#entryScripts],
       jobEnv: c.jobEnv,
       argv: process.argv,
     };
+  }
+
+  /**
+   * A driver in another process runs `path` as its entry script: every worker, now and later, loads
+   * that module with its driver code blanked out, as it does the node's own entry script.
+   */
+  addEntryScript(path: string): void {
+    if (path === this.#config.entryScript || this.#entryScripts.has(path)) return;
+    this.#entryScripts.add(path);
+    for (const w of this.pool.workers()) w.send({ t: "entry", path });
   }
 
   // ---- NodeContext ---------------------------------------------------------------------------
@@ -522,9 +535,19 @@ export class Node implements NodeApi, NodeContext {
 
   /** A worker's request failed on the node: its results become that error, not a crash. */
   #rpcFailed(w: WorkerProc, m: FromWorker, err: unknown): void {
+    if (m.t === "cast") this.castFailed(`worker ${w.id}`, m.m as string, m.a as unknown[], err);
+    else
+      this.warn(`A request from worker ${w.id} failed: ${err instanceof Error ? err.message : String(err)}`);
+  }
+
+  /**
+   * A caller's cast failed on the node (`who` names the caller in the warning): a submission's
+   * results, or an actor's creation, become that error instead of waiting forever.
+   */
+  castFailed(who: string, method: string, args: readonly unknown[], err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
-    if (m.t === "cast" && (m.m === "submitTask" || m.m === "submitActorCall")) {
-      const spec = (m.a as unknown[])[0] as {
+    if (method === "submitTask" || method === "submitActorCall") {
+      const spec = args[0] as {
         taskId: string;
         numReturns?: number;
         opts?: { numReturns: number };
@@ -535,12 +558,12 @@ export class Node implements NodeApi, NodeContext {
         this.store.seal(spec.taskId + i.toString(16).padStart(8, "0"), { payload, err: true }, undefined);
       return;
     }
-    if (m.t === "cast" && m.m === "createActor") {
-      const spec = (m.a as unknown[])[0] as ActorSpec;
+    if (method === "createActor") {
+      const spec = args[0] as ActorSpec;
       this.actors.failCreation(spec, error);
       return;
     }
-    this.warn(`A request from worker ${w.id} failed: ${error.message}`);
+    this.warn(`A request from ${who} failed: ${error.message}`);
   }
 
   /**

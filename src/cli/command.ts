@@ -4,6 +4,8 @@
 export interface GlobalOptions {
   /** `--address HOST:PORT`: the cluster to connect to instead of an embedded one. */
   address?: string;
+  /** `--token T`: the cluster's token (default: `RAYTS_TOKEN`, else the local head's token file). */
+  token?: string;
 }
 
 /**

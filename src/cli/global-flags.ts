@@ -32,6 +32,11 @@ export function parseLeadingFlags(args: string[], command?: string): LeadingFlag
     else if (arg === "--address" || arg.startsWith("--address=")) {
       const value = arg === "--address" ? args[++i] : arg.slice("--address=".length);
       options.address = parseAddress(value, command);
+    } else if (arg === "--token" || arg.startsWith("--token=")) {
+      const value = arg === "--token" ? args[++i] : arg.slice("--token=".length);
+      if (value === undefined || value === "")
+        throw new UsageError("Missing value for --token: give the token the head printed", command);
+      options.token = value;
     } else throw new UsageError(`Unknown flag: ${arg}`, command);
   }
   return { options, help, version, rest: args.slice(i) };

@@ -5,8 +5,8 @@ import { resolveScript } from "./resolve-script.ts";
 import { runScript } from "./run-script.ts";
 import { UsageError } from "./usage-error.ts";
 
-const HELP = `Usage: rayts run [--address HOST:PORT] FILE [ARGS…]
-       rayts [--address HOST:PORT] FILE [ARGS…]
+const HELP = `Usage: rayts run [--address HOST:PORT] [--token T] FILE [ARGS…]
+       rayts [--address HOST:PORT] [--token T] FILE [ARGS…]
 
 Runs FILE (.ts .tsx .mts .js .mjs …) as the driver. Without an address it starts an embedded local
 cluster inside the process and tears it down when the script ends. FILE sees ARGS… in process.argv
@@ -14,7 +14,9 @@ and may import module "rayts" and its own npm packages. A script with the sheban
 "#!/usr/bin/env rayts" and the run bit runs directly: ./job.ts
 
 Options:
-  --address HOST:PORT  Connect to this cluster instead (default: $RAYTS_ADDRESS)
+  --address HOST:PORT  Connect to this cluster instead (default: $RAYTS_ADDRESS); auto finds the
+                       latest head started on this machine
+  --token T            The cluster's token (default: $RAYTS_TOKEN, else the local head's token file)
 
 Exit code: the script's (process.exitCode, process.exit(n)); 1 when it throws.`;
 
@@ -33,6 +35,8 @@ export const command: Command = {
     const path = resolveScript(file);
     const address = options.address ?? globals.address;
     if (address !== undefined) process.env.RAYTS_ADDRESS = address;
+    const token = options.token ?? globals.token;
+    if (token !== undefined) process.env.RAYTS_TOKEN = token;
     await runScript(path, scriptArgs);
     return undefined;
   },

@@ -1,6 +1,7 @@
 /** Running a file as the driver: what `rayts FILE` and `rayts run FILE` do once arguments are parsed. */
 import "../runtime/driver-start.ts";
 import { installRaytsModule } from "../loader/rayts-module.ts";
+import { startDriverAsync } from "../runtime/context.ts";
 import { prewarmWorkers } from "../worker/warm-workers.ts";
 import { setEntryScript } from "./entry-script.ts";
 import { failScript, installScriptLifecycle } from "./script-lifecycle.ts";
@@ -12,9 +13,19 @@ import { failScript, installScriptLifecycle } from "./script-lifecycle.ts";
  */
 export async function runScript(path: string, args: string[]): Promise<void> {
   installRaytsModule();
+  const address = process.env.RAYTS_ADDRESS || undefined;
   // Boot two workers while the script loads; the embedded node adopts them if the script uses rayts.
-  prewarmWorkers(2);
+  if (address === undefined) prewarmWorkers(2);
   setEntryScript(path);
+  // Connecting is asynchronous: done before the script runs, so scripts that never call init work.
+  if (address !== undefined) {
+    try {
+      await startDriverAsync(undefined, true);
+    } catch (error) {
+      console.error(`rayts: ${error instanceof Error ? error.message : String(error)}`);
+      process.exit(1);
+    }
+  }
   process.argv.splice(0, process.argv.length, process.execPath, path, ...args);
   // Bun derives `import.meta.main` from Bun.main, which is writable for exactly this purpose.
   (Bun as { main: string }).main = path;

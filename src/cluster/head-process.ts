@@ -9,6 +9,7 @@ import { RaytsError } from "../errors.ts";
 import { generateToken } from "../transport/token.ts";
 import type { ClusterFlags } from "./cluster-flags.ts";
 import { DETACHED_SESSION_ENV, launchDetached, reportToLauncher } from "./detach.ts";
+import { DriverService } from "./driver-service.ts";
 import { forwardArgs } from "./forward-args.ts";
 import { headBanner } from "./head-banner.ts";
 import { HeadService } from "./head-service.ts";
@@ -65,6 +66,8 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   }
   process.on("exit", () => node.close());
   service.addOwnNode({ nodeId: node.nodeId, pid: process.pid, report: () => nodeReport(node) });
+  const drivers = new DriverService(node, (line) => log.write(line));
+  service.serveDrivers((hello, peer) => drivers.accept(hello, peer));
   const tokenFile = writeToken(session, token);
   writeHeadRecord(session, {
     address: service.address,
@@ -82,6 +85,7 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   });
   onShutdown(async () => {
     log.write("Stopping");
+    drivers.close();
     await service.close();
     node.close();
     rmSync(pidFile, { force: true });

@@ -7,6 +7,7 @@
  */
 import { hostname } from "node:os";
 import { VERSION_LINE } from "../cli/version.ts";
+import type { Message } from "../transport/message.ts";
 import { routeMessages } from "../transport/message-router.ts";
 import type { Peer } from "../transport/peer.ts";
 import { InvalidMessageError } from "../transport/transport-errors.ts";
@@ -45,6 +46,7 @@ export class HeadService {
   readonly #deadAfterMs: number;
   #timer: ReturnType<typeof setInterval> | undefined;
   #own: OwnNode | undefined;
+  #driverHello: ((hello: Message, peer: Peer) => unknown) | undefined;
   #state: HeadState = "RUNNING";
 
   private constructor(options: HeadServiceOptions) {
@@ -95,6 +97,11 @@ export class HeadService {
     );
   }
 
+  /** Serves drivers: a peer whose first message is `driver` is handed to `hello` (see driver-service.ts). */
+  serveDrivers(hello: (hello: Message, peer: Peer) => unknown): void {
+    this.#driverHello = hello;
+  }
+
   status(): ClusterStatus {
     return this.table.status(this.#options.sessionName, this.address);
   }
@@ -129,6 +136,11 @@ export class HeadService {
           this.table.heartbeat(id, check.report(m.report, "report"));
         },
         status: () => this.status(),
+        driver: (m, p) => {
+          if (nodeId !== undefined || this.#driverHello === undefined)
+            throw new InvalidMessageError("Not serving drivers on this connection");
+          return this.#driverHello(m, p);
+        },
       }),
     );
     peer.onClose((reason) => {

@@ -15,8 +15,12 @@ function loaderFor(path: string): Loader {
   return "js";
 }
 
-/** Makes this thread load `entryScript` without its top-level driver code. */
+const filtered = new Set<string>();
+
+/** Makes this thread load `entryScript` without its top-level driver code (once per path). */
 export function installEntryFilter(entryScript: string): void {
+  if (filtered.has(entryScript)) return;
+  filtered.add(entryScript);
   const exact = new RegExp(`^${entryScript.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&")}$`);
   Bun.plugin({
     name: "rayts-entry-filter",

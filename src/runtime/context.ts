@@ -40,16 +40,50 @@ export function startDriver(options: InitOptions | undefined): Core {
       "Cannot start a driver here: this thread is a worker; call rayts from a task instead",
     );
   }
-  const started = starter(options);
+  return install(starter(options));
+}
+
+function install(started: StartedDriver): Core {
   core = started.core;
   embedded = started.embedded;
+  stopStarted = started.stop;
   return started.core;
+}
+
+let connecting: Promise<StartedDriver> | undefined;
+/** The CLI connected before the script ran: the script's own first `init()` adopts that runtime. */
+let startedByCli = false;
+
+/**
+ * Starts the driver's runtime the way `init` does: connected to a running cluster when an address is
+ * given (`options.address`, else `RAYTS_ADDRESS`), else the embedded cluster. `byCli` marks the
+ * connection `rayts --address` makes before importing the script.
+ */
+export async function startDriverAsync(options: InitOptions | undefined, byCli = false): Promise<Core> {
+  if (core !== undefined && startedByCli && !byCli) {
+    startedByCli = false;
+    return core;
+  }
+  const address = options?.address ?? (process.env.RAYTS_ADDRESS || undefined);
+  if (address === undefined || connector === undefined) return startDriver(options);
+  if (core !== undefined || connecting !== undefined)
+    throw new RaytsError("Already initialized: call shutdown() first, or drop the second init()");
+  connecting = connector(options);
+  try {
+    const started = install(await connecting);
+    startedByCli = byCli;
+    return started;
+  } finally {
+    connecting = undefined;
+  }
 }
 
 /** What starting a driver makes. */
 export interface StartedDriver {
   readonly core: Core;
   readonly embedded: { readonly head: Head; readonly node: Node } | undefined;
+  /** Ends what the start made besides the core (a connection to a cluster). */
+  readonly stop?: () => void;
 }
 
 let starter: ((options: InitOptions | undefined) => StartedDriver) | undefined;
@@ -59,11 +93,24 @@ export function setDriverStarter(fn: (options: InitOptions | undefined) => Start
   starter = fn;
 }
 
-/** Stops the driver's runtime and the embedded cluster. */
+let connector: ((options: InitOptions | undefined) => Promise<StartedDriver>) | undefined;
+
+/** Installs how this thread connects a driver to a running cluster. */
+export function setDriverConnector(fn: (options: InitOptions | undefined) => Promise<StartedDriver>): void {
+  connector = fn;
+}
+
+let stopStarted: (() => void) | undefined;
+
+/** Stops the driver's runtime and the embedded cluster (or its connection to a cluster). */
 export function stopDriver(): void {
+  startedByCli = false;
   const c = core;
   core = undefined;
   c?.close();
   embedded?.node.close();
   embedded = undefined;
+  const stop = stopStarted;
+  stopStarted = undefined;
+  stop?.();
 }

@@ -1,6 +1,6 @@
 /**
- * Starting a driver's runtime on the main thread: today an embedded cluster (a head and one node in
- * this process). Imported by module `rayts`'s entry and the CLI, never by workers, so a Worker does
+ * Starting a driver's runtime on the main thread: an embedded cluster (a head and one node in this
+ * process), or a connection to a running cluster (`driver-connect.ts`). Imported by module `rayts`'s entry and the CLI, never by workers, so a Worker does
  * not load the node's code when it boots.
  */
 import os from "node:os";
@@ -12,20 +12,21 @@ import { validateInitOptions } from "../options/compile.ts";
 import type { InitOptions } from "../options/types.ts";
 import { detectGpusSync } from "../scheduler/gpu-detect.ts";
 import { makeActorHandle } from "./actor-handle.ts";
-import { type StartedDriver, setDriverStarter, stopDriver } from "./context.ts";
+import { type StartedDriver, setDriverConnector, setDriverStarter, stopDriver } from "./context.ts";
 import { Core } from "./core.ts";
+import { connectDriver } from "./driver-connect.ts";
 import { randomId } from "./ids.ts";
 import { reclaimer } from "./reclaimer.ts";
 
 let exitHook = false;
 
-/** Starts the driver's runtime: today always an embedded cluster (a remote address comes with the cluster). */
+/** Starts the driver's runtime as an embedded cluster (a remote address connects through `init`). */
 function startEmbedded(options: InitOptions | undefined): StartedDriver {
   const o = validateInitOptions(options);
   const address = o.address ?? process.env.RAYTS_ADDRESS;
   if (address !== undefined && address !== "") {
     throw new RaytsError(
-      `Cannot connect to ${address}: connecting to a running cluster is not supported by this build yet; unset RAYTS_ADDRESS to use the embedded cluster`,
+      `Not connected to ${address}: connecting is asynchronous, and the first rayts call came before it; call await init() first, run the script with rayts, or unset RAYTS_ADDRESS to use the embedded cluster`,
     );
   }
   const gpuIds =
@@ -84,3 +85,4 @@ function startEmbedded(options: InitOptions | undefined): StartedDriver {
 }
 
 setDriverStarter(startEmbedded);
+setDriverConnector(connectDriver);

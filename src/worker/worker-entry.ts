@@ -68,6 +68,7 @@ function start(init: WorkerInit): void {
     installEntryFilter(init.entryScript);
     preloadModule(init.entryScript);
   }
+  for (const path of init.entryScripts ?? []) installEntryFilter(path);
 }
 
 self.onmessage = (event: MessageEvent) => {
@@ -76,6 +77,9 @@ self.onmessage = (event: MessageEvent) => {
     switch (m.t) {
       case "init":
         start(m as unknown as WorkerInit);
+        break;
+      case "entry":
+        installEntryFilter(m.path as string);
         break;
       case "fn":
         executor?.register(m as unknown as FunctionRegistration);

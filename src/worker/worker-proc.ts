@@ -27,6 +27,8 @@ export interface WorkerInit {
   readonly shmHeader: number;
   readonly logToDriver: boolean;
   readonly entryScript: string | undefined;
+  /** Entry scripts of drivers in other processes (see `Node.addEntryScript`). */
+  readonly entryScripts?: readonly string[];
   readonly jobEnv: Readonly<Record<string, string>> | undefined;
   /** The driver's `process.argv`, so module-level code reading it sees the same values. */
   readonly argv: readonly string[];

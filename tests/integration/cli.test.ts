@@ -74,14 +74,15 @@ describe("running a script", () => {
     expect(JSON.parse(stdout)).toEqual([path, "a", "--b", "c d"]);
   });
 
-  test("rayts run accepts .mjs and .js scripts and --address", async () => {
+  test("rayts run accepts .mjs and .js scripts, and --address connects before the script runs", async () => {
     await using dir = tempDir();
-    writeScript(dir.path, "a.mjs", "console.log(process.env.RAYTS_ADDRESS);");
-    const { code, stdout } = await runRayts(["run", "--address", "127.0.0.1:6380", "a.mjs"], {
+    writeScript(dir.path, "a.mjs", "console.log('ran');");
+    const { code, stdout, stderr } = await runRayts(["run", "--address", "127.0.0.1:1", "a.mjs"], {
       cwd: dir.path,
     });
-    expect(code).toBe(0);
-    expect(stdout.trim()).toBe("127.0.0.1:6380");
+    expect(code).toBe(1);
+    expect(stdout).not.toContain("ran");
+    expect(stderr).toContain("Cannot connect to 127.0.0.1:1: Cannot reach 127.0.0.1:1");
     const js = await runScript(dir.path, "b.js", "console.log('js ok');");
     expect(js.stdout.trim()).toBe("js ok");
   });

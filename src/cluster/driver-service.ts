@@ -1,0 +1,125 @@
+/**
+ * Serving drivers on the head [Ray's core worker ⇄ raylet link, for drivers]: a driver's Peer says
+ * `driver` first (its job's namespace and, on this machine, its entry script); the head answers with
+ * a caller id of its own and the node's shm segment name, then serves the driver's `c` (cast) and
+ * `r` (call) messages with the node's dispatch table. When the socket closes, everything the driver
+ * held (references, pins) is released.
+ *
+ * @example
+ * const drivers = new DriverService(node, log);
+ * headService.serveDrivers((hello, peer) => drivers.accept(hello, peer));
+ */
+import { hostname } from "node:os";
+import type { Node } from "../node.ts";
+import type { CallerId } from "../runtime/node-api.ts";
+import { callNodeApi, castNodeApi } from "../runtime/node-api-dispatch.ts";
+import { type CallReply, DRIVER_CALL, DRIVER_CAST } from "../runtime/peer-link.ts";
+import type { Payload } from "../runtime/protocol.ts";
+import type { Message } from "../transport/message.ts";
+import { routeMessages } from "../transport/message-router.ts";
+import type { Peer } from "../transport/peer.ts";
+import { InvalidMessageError } from "../transport/transport-errors.ts";
+import * as check from "./_validate.ts";
+
+/** Remote drivers' caller ids start here, far above the node's worker ids. */
+export const FIRST_DRIVER_CALLER = 1_000_000;
+
+/** The head's answer to a driver's hello. */
+export interface DriverWelcome {
+  readonly callerId: CallerId;
+  readonly nodeId: string;
+  readonly shmName: string | undefined;
+  readonly hostname: string;
+}
+
+export class DriverService {
+  readonly #node: Node;
+  readonly #log: (line: string) => void;
+  readonly #drivers = new Map<CallerId, Peer>();
+  #nextCaller = FIRST_DRIVER_CALLER;
+
+  constructor(node: Node, log: (line: string) => void) {
+    this.#node = node;
+    this.#log = log;
+  }
+
+  /** Drivers connected now. */
+  get size(): number {
+    return this.#drivers.size;
+  }
+
+  /** Handles a `driver` hello on `peer` and serves the driver from then on. */
+  accept(hello: Message, peer: Peer): DriverWelcome {
+    const namespace = check.str(hello.namespace, "namespace");
+    const pid = check.int(hello.pid, "pid");
+    const entryScript =
+      hello.entryScript === undefined ? undefined : check.str(hello.entryScript, "entryScript", 4096);
+    const caller = this.#nextCaller++;
+    if (entryScript !== undefined) this.#node.addEntryScript(entryScript);
+    this.#drivers.set(caller, peer);
+    peer.onMessage(
+      routeMessages({
+        [DRIVER_CAST]: (m) => this.#cast(caller, m),
+        [DRIVER_CALL]: (m) => this.#call(caller, m),
+      }),
+    );
+    peer.onClose((reason) => {
+      this.#drivers.delete(caller);
+      this.#node.dropCaller(caller);
+      this.#log(`Driver ${caller} (pid ${pid}) disconnected: ${reason}`);
+    });
+    this.#log(`Driver ${caller} connected from ${peer.remote} (pid ${pid}, namespace ${namespace})`);
+    return { callerId: caller, nodeId: this.#node.nodeId, shmName: this.#node.shmName, hostname: hostname() };
+  }
+
+  /** Closes every driver's connection (the head is stopping). */
+  close(): void {
+    for (const peer of this.#drivers.values()) peer.close("the head is stopping");
+  }
+
+  #cast(caller: CallerId, m: Message): void {
+    const { method, args } = request(m);
+    ownPayloads(method, args);
+    try {
+      castNodeApi(this.#node, caller, method, args);
+    } catch (err) {
+      // A submission that fails seals its results with the error, as for a worker's.
+      this.#node.castFailed(`driver ${caller}`, method, args, err);
+    }
+  }
+
+  async #call(caller: CallerId, m: Message): Promise<CallReply> {
+    const { method, args } = request(m);
+    try {
+      return { v: await callNodeApi(this.#node, caller, method, args) };
+    } catch (err) {
+      const payload = this.#node.errorPayload(err instanceof Error ? err : new Error(String(err)));
+      return { e: (payload as Payload & { t: 0 }).bytes };
+    }
+  }
+}
+
+function request(m: Message): { method: string; args: unknown[] } {
+  if (typeof m.m !== "string") throw new InvalidMessageError("Invalid m: expected the method name");
+  if (!Array.isArray(m.a)) throw new InvalidMessageError(`Invalid a of ${m.m}: expected an argument array`);
+  return { method: m.m, args: m.a as unknown[] };
+}
+
+/**
+ * Inline payloads decoded from a frame are views into the whole frame; the node keeps them and may
+ * post them to a worker, which would clone the frame. Give each its own exact buffer.
+ */
+function ownPayloads(method: string, args: unknown[]): void {
+  if (method === "putObject") args[1] = own(args[1]);
+  else if (method === "submitTask" || method === "createActor" || method === "submitActorCall") {
+    const spec = args[0] as { args?: unknown } | undefined;
+    if (spec !== null && typeof spec === "object") spec.args = own(spec.args);
+  }
+}
+
+function own(p: unknown): unknown {
+  const bytes = (p as { t?: unknown; bytes?: unknown } | undefined)?.bytes;
+  if ((p as { t?: unknown } | undefined)?.t !== 0 || !(bytes instanceof Uint8Array)) return p;
+  if (bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength) return p;
+  return { t: 0, bytes: bytes.slice() };
+}
