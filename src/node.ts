@@ -25,6 +25,7 @@ import type {
   TaskSpec,
 } from "./runtime/protocol.ts";
 import { StreamTable } from "./runtime/stream-table.ts";
+import type { ClusterView } from "./scheduler/cluster-view.ts";
 import type { NodeContext } from "./scheduler/node-context.ts";
 import { NodeResources } from "./scheduler/node-resources.ts";
 import { TaskManager } from "./scheduler/task-manager.ts";
@@ -81,6 +82,8 @@ export class Node implements NodeApi, NodeContext {
   readonly #gcWaiters = new Map<number, { waiting: Set<number>; done: () => void }>();
   /** Sweeps the node thread's own dead refs and views (set by the driver runtime). */
   reclaimLocal: () => void = () => {};
+  /** The other nodes tasks may be forwarded to (set by the head process). */
+  cluster: ClusterView | undefined = undefined;
 
   constructor(head: Head, config: NodeConfig) {
     this.#head = head;
@@ -172,6 +175,12 @@ export class Node implements NodeApi, NodeContext {
     if (path === this.#config.entryScript || this.#entryScripts.has(path)) return;
     this.#entryScripts.add(path);
     for (const w of this.pool.workers()) w.send({ t: "entry", path });
+  }
+
+  /** Every entry script workers of this node load with their driver code blanked out. */
+  entryScripts(): string[] {
+    const own = this.#config.entryScript;
+    return own === undefined ? [...this.#entryScripts] : [own, ...this.#entryScripts];
   }
 
   // ---- NodeContext ---------------------------------------------------------------------------

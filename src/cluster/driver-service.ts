@@ -1,5 +1,6 @@
 /**
- * Serving drivers on the head [Ray's core worker ⇄ raylet link, for drivers]: a driver's Peer says
+ * Serving drivers on a node [Ray's core worker ⇄ raylet link, for drivers]: the head serves drivers,
+ * and every node serves the head's node, which forwards tasks to it as a driver would. A driver's Peer says
  * `driver` first (its job's namespace and, on this machine, its entry script); the head answers with
  * a caller id of its own and the node's shm segment name, then serves the driver's `c` (cast) and
  * `r` (call) messages with the node's dispatch table. When the socket closes, everything the driver
@@ -13,7 +14,7 @@ import { hostname } from "node:os";
 import type { Node } from "../node.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import { callNodeApi, castNodeApi } from "../runtime/node-api-dispatch.ts";
-import { type CallReply, DRIVER_CALL, DRIVER_CAST } from "../runtime/peer-link.ts";
+import { type CallReply, DRIVER_CALL, DRIVER_CAST, DRIVER_ENTRY } from "../runtime/peer-link.ts";
 import type { Payload } from "../runtime/protocol.ts";
 import type { Message } from "../transport/message.ts";
 import { routeMessages } from "../transport/message-router.ts";
@@ -61,6 +62,8 @@ export class DriverService {
       routeMessages({
         [DRIVER_CAST]: (m) => this.#cast(caller, m),
         [DRIVER_CALL]: (m) => this.#call(caller, m),
+        // Another node forwarding tasks registers its drivers' entry scripts here too.
+        [DRIVER_ENTRY]: (m) => this.#node.addEntryScript(check.str(m.path, "path", 4096)),
       }),
     );
     peer.onClose((reason) => {

@@ -14,6 +14,7 @@ import { forwardArgs } from "./forward-args.ts";
 import { headBanner } from "./head-banner.ts";
 import { HeadService } from "./head-service.ts";
 import { nodeReport, startLocalNode } from "./local-node.ts";
+import { NodeLinks } from "./node-links.ts";
 import { ProcessLog } from "./process-log.ts";
 import {
   createSession,
@@ -66,6 +67,8 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   }
   process.on("exit", () => node.close());
   service.addOwnNode({ nodeId: node.nodeId, pid: process.pid, report: () => nodeReport(node) });
+  const links = new NodeLinks({ table: service.table, node, token, log: (line) => log.write(line) });
+  node.cluster = links;
   const drivers = new DriverService(node, (line) => log.write(line));
   service.serveDrivers((hello, peer) => drivers.accept(hello, peer));
   const tokenFile = writeToken(session, token);
@@ -86,6 +89,7 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   onShutdown(async () => {
     log.write("Stopping");
     drivers.close();
+    links.close();
     await service.close();
     node.close();
     rmSync(pidFile, { force: true });

@@ -12,6 +12,7 @@ import { startTransportServer, type TransportServer } from "../transport/transpo
 import type { ClusterFlags } from "./cluster-flags.ts";
 import { DETACHED_SESSION_ENV, launchDetached, reportToLauncher } from "./detach.ts";
 import { resolveToken } from "./discovery.ts";
+import { DriverService } from "./driver-service.ts";
 import { forwardArgs } from "./forward-args.ts";
 import { nodeReport, startLocalNode } from "./local-node.ts";
 import { NodeAgent } from "./node-agent.ts";
@@ -76,14 +77,15 @@ async function serve(
   const log = new ProcessLog(logPath(session, "node", process.pid), "node", !detached);
   const node = startLocalNode(flags);
   process.on("exit", () => node.close());
+  // The head's node submits work here the way drivers submit it to the head's node.
+  const callers = new DriverService(node, (line) => log.write(line));
   let server: TransportServer;
   try {
     server = startTransportServer({
       host: flags.host,
       port: flags.port,
       token,
-      // Peers (drivers, other nodes) will speak the node's API here; nothing is served on it yet.
-      onPeer: (peer) => peer.onMessage(routeMessages({})),
+      onPeer: (peer) => peer.onMessage(routeMessages({ driver: (m, p) => callers.accept(m, p) })),
       routes: (app) => {
         app.get("/api/hello", (c) => c.json({ role: "node", nodeId: node.nodeId, version: VERSION_LINE }));
       },
@@ -99,6 +101,7 @@ async function serve(
   const shutdown = onShutdown(async () => {
     log.write("Stopping");
     agent?.close();
+    callers.close();
     await server.stop();
     node.close();
     if (pidFile !== undefined) rmSync(pidFile, { force: true });

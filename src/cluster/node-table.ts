@@ -104,6 +104,15 @@ export class NodeTable {
     return dead;
   }
 
+  /** Every alive node with its address and last report. */
+  alive(): Array<{ readonly nodeId: string; readonly address: string; readonly report: NodeReport }> {
+    const out: Array<{ nodeId: string; address: string; report: NodeReport }> = [];
+    for (const [nodeId, e] of this.#entries) {
+      if (e.state === "ALIVE") out.push({ nodeId, address: e.request.address, report: e.report });
+    }
+    return out;
+  }
+
   /** Whether `nodeId` is registered and alive. */
   isAlive(nodeId: string): boolean {
     return this.#entries.get(nodeId)?.state === "ALIVE";

@@ -30,6 +30,8 @@ export interface CallReply {
 /** Message types of the driver protocol (after the `driver` hello). */
 export const DRIVER_CAST = "c";
 export const DRIVER_CALL = "r";
+/** A one-way message registering an entry script on the node (`{ path }`). */
+export const DRIVER_ENTRY = "entry";
 
 /** Calls may wait as long as the work they wait for (a `get` of an hours-long task). */
 const CALL_TIMEOUT_MS = 2 ** 31 - 1;
@@ -54,6 +56,11 @@ export class PeerLink implements NodeApi {
   /** Flushes what is queued and closes the connection; the node releases what this driver held. */
   close(reason = "the driver is done"): void {
     this.#peer.close(reason);
+  }
+
+  /** Registers `path` as an entry script on the node (see `Node.addEntryScript`). */
+  addEntryScript(path: string): void {
+    this.#peer.send({ t: DRIVER_ENTRY, path });
   }
 
   #cast(m: string, a: unknown[]): void {

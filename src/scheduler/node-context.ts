@@ -9,6 +9,7 @@ import type { ObjectValue, Payload } from "../runtime/protocol.ts";
 import type { StreamTable } from "../runtime/stream-table.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { WorkerPool } from "../worker/worker-pool.ts";
+import type { ClusterView } from "./cluster-view.ts";
 import type { NodeResources } from "./node-resources.ts";
 
 export interface NodeContext {
@@ -18,6 +19,8 @@ export interface NodeContext {
   readonly pool: WorkerPool;
   readonly streams: StreamTable;
   readonly placementGroups: PlacementGroupManager;
+  /** The other nodes work may be forwarded to (none outside a cluster's head). */
+  readonly cluster: ClusterView | undefined;
   /** Counts one reference to `id` for `caller` (returned refs the caller holds from the start). */
   holdFor(caller: CallerId, id: string): void;
   /** Pins a task's argument objects; returns the id of one that no longer exists, if any. */

@@ -6,12 +6,13 @@
  * the same class are pipelined onto existing leases (one batch per `postMessage`) instead of paying
  * a round trip each, which is what lets small tasks run at hundreds of thousands a second.
  */
-import { TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
+import { NodeDiedError, TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import { objectIdFor } from "../runtime/ids.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import type { ObjectValue, Payload, TaskResult, TaskSpec } from "../runtime/protocol.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
+import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
 import { ResourceSet } from "./resource-set.ts";
 
@@ -31,6 +32,8 @@ export interface TaskRecord {
   children: string[] | undefined;
   /** The placement group bundle the task runs in, if any. */
   readonly group: GroupPlacement | undefined;
+  /** The other node the task is forwarded to once its arguments are ready (undefined: here). */
+  target: string | undefined;
 }
 
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
@@ -124,6 +127,7 @@ export class TaskManager {
       worker: undefined,
       children: undefined,
       group,
+      target: undefined,
     };
     this.#tasks.set(spec.taskId, rec);
     if (spec.parentTaskId !== undefined) {
@@ -138,23 +142,19 @@ export class TaskManager {
       this.#fail(rec, ctx.lostError(lostId));
       return;
     }
-    const sched = spec.opts.scheduling;
-    if (typeof sched === "object" && "nodeId" in sched && !sched.soft && sched.nodeId !== ctx.nodeId) {
-      this.#fail(
-        rec,
-        new TaskUnschedulableError(
-          `Task ${spec.name} cannot be scheduled: node ${sched.nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
-        ),
-      );
+    const placed = this.#place(rec);
+    if (placed instanceof Error) {
+      this.#fail(rec, placed);
       return;
     }
+    rec.target = placed;
     if (group !== undefined) {
       const bad = checkGroupDemand(ctx.placementGroups, `Task ${spec.name}`, spec.opts.demand, group);
       if (bad !== undefined) {
         this.#fail(rec, bad);
         return;
       }
-    } else if (!ctx.resources.isFeasible(d.set)) this.#warnInfeasible(rec);
+    } else if (placed === undefined && !ctx.resources.isFeasible(d.set)) this.#warnInfeasible(rec);
     for (const [, id] of spec.argRefs) {
       if (ctx.store.isReady(id)) continue;
       rec.deps++;
@@ -176,6 +176,11 @@ export class TaskManager {
         return;
       }
     }
+    if (rec.target !== undefined) {
+      rec.state = "RUNNING";
+      void forwardTask(this.#ctx, rec, rec.target, this.#forwardHooks);
+      return;
+    }
     rec.state = "QUEUED";
     let q = this.#queues.get(rec.shape);
     if (q === undefined) {
@@ -188,6 +193,68 @@ export class TaskManager {
     } else q.items.push(rec);
     this.schedule();
   }
+
+  /**
+   * Where a task runs: undefined for this node, another node's id to forward it to, or the error
+   * that fails it. Hard node affinity goes to that node while it is alive; soft affinity falls back
+   * to this node; default work stays here unless this node can never fit it and another node can
+   * (spillback). Generator tasks, tasks with refs nested in their arguments and placement-group
+   * work are not forwarded yet.
+   */
+  #place(rec: TaskRecord): string | undefined | Error {
+    const ctx = this.#ctx;
+    const spec = rec.spec;
+    const sched = spec.opts.scheduling;
+    const forwardable = !spec.fn.generator && spec.contained.length === 0 && rec.group === undefined;
+    const others = ctx.cluster?.others() ?? [];
+    if (typeof sched === "object" && "nodeId" in sched && sched.nodeId !== ctx.nodeId) {
+      const alive = others.some((n) => n.nodeId === sched.nodeId);
+      if (alive && forwardable) return sched.nodeId;
+      if (sched.soft) return undefined;
+      return new TaskUnschedulableError(
+        alive
+          ? `Task ${spec.name} cannot be scheduled on node ${sched.nodeId}: generator tasks and tasks with refs nested in their arguments do not run on another node yet; pin it to this node or set soft: true`
+          : `Task ${spec.name} cannot be scheduled: node ${sched.nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
+      );
+    }
+    if (!forwardable || others.length === 0 || ctx.resources.isFeasible(rec.demand)) return undefined;
+    let fits: string | undefined;
+    for (const n of others) {
+      if (!ResourceSet.of(n.total).covers(rec.demand)) continue;
+      if (ResourceSet.of(n.available).covers(rec.demand)) return n.nodeId;
+      fits ??= n.nodeId;
+    }
+    return fits;
+  }
+
+  readonly #forwardHooks: ForwardHooks = {
+    finished: (rec) => this.#finish(rec),
+    failed: (rec, err) => {
+      if (rec.state !== "FINISHED") this.#fail(rec, err);
+    },
+    nodeLost: (rec, nodeId, reason) => {
+      if (rec.state === "FINISHED" || rec.cancelled) return;
+      if (this.#retriesLeft(rec)) {
+        rec.attempt++;
+        const placed = this.#place(rec);
+        if (placed instanceof Error) {
+          this.#fail(rec, placed);
+          return;
+        }
+        rec.target = placed;
+        rec.state = "WAITING";
+        if (placed === undefined && !this.#ctx.resources.isFeasible(rec.demand)) this.#warnInfeasible(rec);
+        this.#enqueue(rec);
+        return;
+      }
+      this.#fail(
+        rec,
+        new NodeDiedError(
+          `The node ${nodeId} running ${rec.spec.name} died (${reason}) and the task's ${rec.spec.opts.maxRetries} retries are used up; raise maxRetries`,
+        ),
+      );
+    },
+  };
 
   /** Matches queued tasks to leases. Re-entrant calls coalesce into one more pass. */
   schedule(): void {
@@ -549,6 +616,13 @@ export class TaskManager {
     );
     const payload = this.#ctx.errorPayload(err);
     this.#sealAll(rec, payload);
+    const target = rec.target;
+    if (rec.state === "RUNNING" && target !== undefined) {
+      void this.#ctx.cluster
+        ?.link(target)
+        .then((l) => l.api.cancel(l.caller, rec.returnIds[0] ?? `${taskId}00000001`, force, recursive))
+        .catch(() => {});
+    }
     const w = rec.worker;
     if (rec.state !== "RUNNING" || w === undefined) {
       this.#finish(rec);

@@ -1,0 +1,144 @@
+/**
+ * The head's node's view of the other nodes [Ray's cluster resource view plus raylet-to-raylet
+ * clients]: who is alive and what they have comes from the head's node table; a link to a node is
+ * opened the first time work goes there, as a driver connection (`driver-service.ts` on that node)
+ * with a caller id of its own, and the node's shm segment attached when it runs on this machine.
+ * A link that closes marks its node dead for this view at once (before the head's failure detector
+ * notices), so retried work goes elsewhere.
+ *
+ * @example
+ * node.cluster = new NodeLinks({ table: service.table, node, token, log });
+ */
+import { hostname } from "node:os";
+import { NodeDiedError } from "../errors.ts";
+import type { Node } from "../node.ts";
+import { PeerLink } from "../runtime/peer-link.ts";
+import type { ClusterView, NodeView, RemoteLink } from "../scheduler/cluster-view.ts";
+import { ShmArena } from "../store/shm-arena.ts";
+import { connectPeer } from "../transport/client-peer.ts";
+import type { DriverWelcome } from "./driver-service.ts";
+import type { NodeTable } from "./node-table.ts";
+
+/** Options of {@link NodeLinks}. */
+export interface NodeLinksOptions {
+  readonly table: NodeTable;
+  /** The node forwarding work (the head's own node). */
+  readonly node: Node;
+  /** The cluster token. */
+  readonly token: string;
+  /** Writes one log line. */
+  readonly log: (line: string) => void;
+}
+
+class Link implements RemoteLink {
+  readonly nodeId: string;
+  readonly api: PeerLink;
+  readonly caller: number;
+  readonly arena: ShmArena | undefined;
+  closed = false;
+  readonly #node: Node;
+  readonly #sent = new Set<string>();
+
+  constructor(api: PeerLink, welcome: DriverWelcome, arena: ShmArena | undefined, node: Node) {
+    this.nodeId = welcome.nodeId;
+    this.api = api;
+    this.caller = welcome.callerId;
+    this.arena = arena;
+    this.#node = node;
+  }
+
+  syncEntryScripts(): void {
+    for (const path of this.#node.entryScripts()) {
+      if (this.#sent.has(path)) continue;
+      this.#sent.add(path);
+      this.api.addEntryScript(path);
+    }
+  }
+}
+
+export class NodeLinks implements ClusterView {
+  readonly #options: NodeLinksOptions;
+  readonly #links = new Map<string, Promise<Link>>();
+  /** Nodes whose link closed or could not open: never used again (a dead node id never returns). */
+  readonly #lost = new Set<string>();
+  #closing = false;
+
+  constructor(options: NodeLinksOptions) {
+    this.#options = options;
+  }
+
+  others(): NodeView[] {
+    const self = this.#options.node.nodeId;
+    const out: NodeView[] = [];
+    for (const n of this.#options.table.alive()) {
+      if (n.nodeId === self || this.#lost.has(n.nodeId)) continue;
+      out.push({ nodeId: n.nodeId, total: n.report.total, available: n.report.available });
+    }
+    return out;
+  }
+
+  link(nodeId: string): Promise<RemoteLink> {
+    let p = this.#links.get(nodeId);
+    if (p === undefined) {
+      p = this.#open(nodeId);
+      this.#links.set(nodeId, p);
+      p.catch((err: unknown) => {
+        this.#forget(nodeId);
+        this.#options.log(
+          `Cannot link to node ${nodeId}: ${err instanceof Error ? err.message : String(err)}`,
+        );
+      });
+    }
+    return p;
+  }
+
+  /** Closes every link (the head is stopping). */
+  close(): void {
+    this.#closing = true;
+    for (const p of this.#links.values())
+      void p.then((l) => l.api.close("the head is stopping")).catch(() => {});
+  }
+
+  async #open(nodeId: string): Promise<Link> {
+    if (this.#lost.has(nodeId)) throw new NodeDiedError(`Node ${nodeId} died`);
+    const entry = this.#options.table.alive().find((n) => n.nodeId === nodeId);
+    if (entry === undefined) throw new NodeDiedError(`Node ${nodeId} is not alive`);
+    const peer = await connectPeer(entry.address, { token: this.#options.token });
+    let welcome: DriverWelcome;
+    let arena: ShmArena | undefined;
+    try {
+      welcome = (await peer.request({
+        t: "driver",
+        namespace: "node-link",
+        pid: process.pid,
+      })) as DriverWelcome;
+      // Nodes on this machine share objects through each other's segments (the only case so far).
+      if (welcome.shmName !== undefined && welcome.hostname === hostname()) {
+        arena = ShmArena.attach(welcome.shmName);
+      }
+    } catch (err) {
+      peer.close("the node link could not start");
+      throw err;
+    }
+    const link = new Link(
+      new PeerLink(peer, welcome.nodeId, arena?.headerAddress ?? 0),
+      welcome,
+      arena,
+      this.#options.node,
+    );
+    peer.onClose((reason) => {
+      link.closed = true;
+      this.#forget(nodeId);
+      // Every use of the segment is synchronous and checks `closed` first: unmap it now.
+      arena?.close();
+      if (!this.#closing) this.#options.log(`Link to node ${nodeId} closed: ${reason}`);
+    });
+    this.#options.log(`Linked to node ${nodeId} at ${entry.address} as caller ${welcome.callerId}`);
+    return link;
+  }
+
+  #forget(nodeId: string): void {
+    this.#lost.add(nodeId);
+    this.#links.delete(nodeId);
+  }
+}

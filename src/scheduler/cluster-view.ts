@@ -1,0 +1,36 @@
+/**
+ * What a node's scheduler sees of the other nodes of its cluster: who is alive with which resources,
+ * and a link to submit work to one of them. The head's node has one (built from the head's node
+ * table, see `cluster/node-links.ts`); other nodes and the embedded cluster have none and run
+ * everything locally.
+ */
+import type { CallerId } from "../runtime/node-api.ts";
+import type { PeerLink } from "../runtime/peer-link.ts";
+import type { ShmArena } from "../store/shm-arena.ts";
+
+/** Another alive node, as of its last report to the head. */
+export interface NodeView {
+  readonly nodeId: string;
+  readonly total: Readonly<Record<string, number>>;
+  readonly available: Readonly<Record<string, number>>;
+}
+
+/** An open connection to another node's `NodeApi`, under a caller id that node gave this one. */
+export interface RemoteLink {
+  readonly nodeId: string;
+  readonly api: PeerLink;
+  readonly caller: CallerId;
+  /** The other node's shm segment, attached in this process (nodes on the same machine). */
+  readonly arena: ShmArena | undefined;
+  /** True once the connection ended (the node died or is stopping). */
+  readonly closed: boolean;
+  /** Registers this node's entry scripts on the other node (the ones not sent yet). */
+  syncEntryScripts(): void;
+}
+
+export interface ClusterView {
+  /** The other nodes believed alive. */
+  others(): NodeView[];
+  /** The link to `nodeId`, opened on first use; rejects when the node cannot be reached. */
+  link(nodeId: string): Promise<RemoteLink>;
+}
