@@ -10,6 +10,8 @@ export interface CommandEntry {
   /** One line for the `rayts help` list. */
   readonly summary: string;
   readonly load: () => Promise<Command>;
+  /** Internal commands (started by rayts itself) are left out of `rayts help`. */
+  readonly hidden?: boolean;
 }
 
 /** Every command, in the order `rayts help` lists them. */
@@ -53,6 +55,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "help",
     summary: "Show help for rayts or for one command",
     load: async () => (await import("./help-command.ts")).command,
+  },
+  {
+    name: "__worker-host",
+    summary: "Internal: hosts a worker in a runtime environment (started by a node)",
+    load: async () => (await import("./worker-host-command.ts")).command,
+    hidden: true,
   },
 ];
 

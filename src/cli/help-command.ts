@@ -6,8 +6,9 @@ import { VERSION_LINE } from "./version.ts";
 
 /** The general help text: usage, the command list, global flags. */
 export function generalHelp(): string {
-  const width = Math.max(...COMMANDS.map((entry) => entry.name.length));
-  const lines = COMMANDS.map((entry) => `  ${entry.name.padEnd(width)}  ${entry.summary}`);
+  const shown = COMMANDS.filter((entry) => entry.hidden !== true);
+  const width = Math.max(...shown.map((entry) => entry.name.length));
+  const lines = shown.map((entry) => `  ${entry.name.padEnd(width)}  ${entry.summary}`);
   return `${VERSION_LINE}: Ray's distributed computing model for TypeScript
 
 Usage: rayts [--address HOST:PORT] FILE [ARGS…]

@@ -11,6 +11,7 @@ import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../
 import { objectIdFor } from "../runtime/ids.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import type { ObjectValue, Payload, TaskResult, TaskSpec } from "../runtime/protocol.ts";
+import { envShapeSuffix } from "../runtime-env/env-key.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
@@ -58,9 +59,15 @@ function demandOf(spec: TaskSpec): { set: ResourceSet; key: string } {
   let d = demandCache.get(spec.opts);
   if (d === undefined) {
     d = compileDemand(spec.opts.demand);
+    // Workers differ by runtime environment: a lease never runs another environment's tasks.
+    d = { set: d.set, key: d.key + envShapeSuffix(spec.opts.runtimeEnv) };
     demandCache.set(spec.opts, d);
   }
   return d;
+}
+
+function withEnv(d: { set: ResourceSet; key: string }, spec: TaskSpec): { set: ResourceSet; key: string } {
+  return { set: d.set, key: d.key + envShapeSuffix(spec.opts.runtimeEnv) };
 }
 
 function compileDemand(rec: Readonly<Record<string, number>>): { set: ResourceSet; key: string } {
@@ -113,7 +120,10 @@ export class TaskManager {
     }
     if (spec.fn.generator) ctx.streams.open(spec.taskId, caller);
     const group = groupOf(spec.opts.scheduling) ?? this.#captured(spec);
-    const d = group === undefined ? demandOf(spec) : compileDemand(groupDemand(spec.opts.demand, group));
+    const d =
+      group === undefined
+        ? demandOf(spec)
+        : withEnv(compileDemand(groupDemand(spec.opts.demand, group)), spec);
     const rec: TaskRecord = {
       spec,
       caller,
@@ -285,7 +295,7 @@ export class TaskManager {
       let w: WorkerProc | undefined;
       const alloc = ctx.resources.tryAcquire(q.demand);
       if (alloc !== undefined) {
-        w = ctx.pool.take();
+        w = ctx.pool.take(rec.spec.opts.runtimeEnv);
         w.state = "LEASED";
         w.alloc = alloc;
         w.shape = rec.shape;

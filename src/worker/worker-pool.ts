@@ -1,10 +1,20 @@
 /**
- * The node's Bun Workers: started ahead of need, reused across tasks, reaped when idle for long.
+ * The node's workers: started ahead of need, reused across tasks, reaped when idle for long.
  * Task workers are leased for a scheduling class; actor workers belong to one actor for life.
+ *
+ * Workers of the default environment are Bun Workers of this process. Work with a runtime
+ * environment that changes the process (`workingDir`, `packages`) gets workers in worker-host
+ * processes (`HostWorker`), pooled per environment key and all reaped once idle.
  */
+import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
+import { envKey } from "../runtime-env/env-key.ts";
+import { HostWorker } from "./host-worker.ts";
 import { type FromWorker, type WorkerInit, WorkerProc } from "./worker-proc.ts";
 
 const IDLE_REAP_MS = 10_000;
+
+/** Idle-list key of the default environment. */
+const DEFAULT = "";
 
 export interface PoolHooks {
   onMessages(w: WorkerProc, batch: FromWorker[]): void;
@@ -16,7 +26,8 @@ export interface PoolHooks {
 export class WorkerPool {
   readonly #hooks: PoolHooks;
   readonly #all = new Map<number, WorkerProc>();
-  readonly #idle: WorkerProc[] = [];
+  /** Idle workers by environment key ("" for the default environment). */
+  readonly #idle = new Map<string, WorkerProc[]>([[DEFAULT, []]]);
   readonly #keepIdle: number;
   #nextId = 1;
   #reaper: ReturnType<typeof setInterval> | undefined;
@@ -41,12 +52,14 @@ export class WorkerPool {
 
   /** Starts `n` workers now so the first tasks do not wait for a Worker to boot. */
   prestart(n: number): void {
-    for (let i = 0; i < n; i++) this.#idle.push(this.#spawn());
+    const idle = this.#idleOf(DEFAULT);
+    for (let i = 0; i < n; i++) idle.push(this.#spawn(undefined));
   }
 
-  /** An idle worker (started if none is). */
-  take(): WorkerProc {
-    const w = this.#idle.pop() ?? this.#spawn();
+  /** An idle worker for `env` (started if none is; the environment is built on first use). */
+  take(env?: CompiledRuntimeEnv): WorkerProc {
+    const key = envKey(env);
+    const w = this.#idleOf(key ?? DEFAULT).pop() ?? this.#spawn(key === undefined ? undefined : env);
     return w;
   }
 
@@ -61,19 +74,28 @@ export class WorkerPool {
   /** Gives a task worker back once its lease ends. */
   giveBack(w: WorkerProc): void {
     if (w.state === "DEAD" || this.#closed) return;
+    if (w.worker instanceof HostWorker && w.worker.failed) {
+      // Its environment could not be built: a later request tries again with a new worker.
+      this.terminate(w);
+      return;
+    }
     w.state = "IDLE";
     w.shape = undefined;
     w.alloc = undefined;
     w.idleSince = performance.now();
-    this.#idle.push(w);
+    this.#idleOf(w.envKey ?? DEFAULT).push(w);
     this.#armReaper();
   }
 
   /** Forgets a worker that exited or was terminated. */
   remove(w: WorkerProc): void {
     this.#all.delete(w.id);
-    const i = this.#idle.indexOf(w);
-    if (i >= 0) this.#idle.splice(i, 1);
+    const key = w.envKey ?? DEFAULT;
+    const idle = this.#idle.get(key);
+    if (idle === undefined) return;
+    const i = idle.indexOf(w);
+    if (i >= 0) idle.splice(i, 1);
+    if (idle.length === 0 && key !== DEFAULT) this.#idle.delete(key);
   }
 
   terminate(w: WorkerProc): void {
@@ -86,32 +108,60 @@ export class WorkerPool {
     if (this.#reaper !== undefined) clearInterval(this.#reaper);
     for (const w of this.#all.values()) w.terminate();
     this.#all.clear();
-    this.#idle.length = 0;
+    this.#idle.clear();
   }
 
-  #spawn(): WorkerProc {
+  #idleOf(key: string): WorkerProc[] {
+    let idle = this.#idle.get(key);
+    if (idle === undefined) {
+      idle = [];
+      this.#idle.set(key, idle);
+    }
+    return idle;
+  }
+
+  #spawn(env: CompiledRuntimeEnv | undefined): WorkerProc {
     const id = this.#nextId++;
-    const w = new WorkerProc(id, this.#hooks.onMessages, (proc, code, err) => {
-      this.remove(proc);
-      this.#hooks.onExit(proc, code, err);
-    });
+    const host = env === undefined ? undefined : new HostWorker(env);
+    const w = new WorkerProc(
+      id,
+      this.#hooks.onMessages,
+      (proc, code, err) => {
+        this.remove(proc);
+        this.#hooks.onExit(proc, code, err);
+      },
+      host as unknown as Worker | undefined,
+      envKey(env),
+    );
     this.#all.set(id, w);
     w.send(this.#hooks.init(id));
     w.state = "IDLE";
     return w;
   }
 
+  /** Idle workers beyond what is kept: all of a runtime environment's, the default's beyond `keepIdle`. */
+  #surplus(key: string, idle: readonly WorkerProc[]): number {
+    return idle.length - (key === DEFAULT ? this.#keepIdle : 0);
+  }
+
   #armReaper(): void {
-    if (this.#reaper !== undefined || this.#idle.length <= this.#keepIdle) return;
+    if (this.#reaper !== undefined) return;
+    let any = false;
+    for (const [key, idle] of this.#idle) if (this.#surplus(key, idle) > 0) any = true;
+    if (!any) return;
     this.#reaper = setInterval(() => {
       const now = performance.now();
-      while (this.#idle.length > this.#keepIdle) {
-        const oldest = this.#idle[0] as WorkerProc;
-        if (now - oldest.idleSince < IDLE_REAP_MS) break;
-        this.#idle.shift();
-        this.terminate(oldest);
+      let left = false;
+      for (const [key, idle] of [...this.#idle]) {
+        while (this.#surplus(key, idle) > 0) {
+          const oldest = idle[0] as WorkerProc;
+          if (now - oldest.idleSince < IDLE_REAP_MS) break;
+          idle.shift();
+          this.terminate(oldest);
+        }
+        if (this.#surplus(key, idle) > 0) left = true;
       }
-      if (this.#idle.length <= this.#keepIdle && this.#reaper !== undefined) {
+      if (!left && this.#reaper !== undefined) {
         clearInterval(this.#reaper);
         this.#reaper = undefined;
       }

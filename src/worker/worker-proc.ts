@@ -58,13 +58,23 @@ export class WorkerProc {
   readonly #block = new BlockBuilder();
   #scheduled = false;
 
+  /** Key of the runtime environment the worker runs in (see `envKey`); undefined: this process. */
+  readonly envKey: string | undefined;
+
+  /**
+   * `worker` defaults to a Bun Worker of this process; a `HostWorker` (same surface) runs it in a
+   * worker-host process for a runtime environment `envKey`.
+   */
   constructor(
     id: number,
     onMessages: (w: WorkerProc, batch: FromWorker[]) => void,
     onExit: (w: WorkerProc, code: number, error: string | undefined) => void,
+    worker?: Worker,
+    envKey?: string,
   ) {
     this.id = id;
-    this.worker = takeWorker();
+    this.worker = worker ?? takeWorker();
+    this.envKey = envKey;
     let error: string | undefined;
     this.worker.addEventListener("message", (e: MessageEvent) => onMessages(this, e.data as FromWorker[]));
     this.worker.addEventListener("error", (e: Event) => {
