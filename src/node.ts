@@ -455,17 +455,35 @@ export class Node implements NodeApi, NodeContext {
     return this.placementGroups.byName(name, namespace);
   }
 
+  /** This node and, on the head's node, the other alive nodes with their last reported resources. */
   async nodes(): Promise<NodeInfo[]> {
     this.#head.registerNode(this.info());
-    return this.#head.nodes();
+    const others = this.cluster?.others() ?? [];
+    const known = new Set(others.map((n) => n.nodeId));
+    return [
+      ...this.#head.nodes().filter((n) => !known.has(n.nodeId)),
+      ...others.map((n) => ({
+        nodeId: n.nodeId,
+        address: n.address,
+        alive: true,
+        resources: n.total,
+        labels: {},
+      })),
+    ];
   }
 
   async clusterResources(): Promise<Record<string, number>> {
-    return this.resources.total();
+    return sumResources(
+      this.resources.total(),
+      this.cluster?.others().map((n) => n.total),
+    );
   }
 
   async availableResources(): Promise<Record<string, number>> {
-    return this.resources.available();
+    return sumResources(
+      this.resources.available(),
+      this.cluster?.others().map((n) => n.available),
+    );
   }
 
   // ---- workers -------------------------------------------------------------------------------
@@ -647,4 +665,14 @@ export class Node implements NodeApi, NodeContext {
       this.#arena.close();
     }
   }
+}
+
+/** `own` plus every record of `more`, resource by resource. */
+function sumResources(
+  own: Readonly<Record<string, number>>,
+  more: ReadonlyArray<Readonly<Record<string, number>>> | undefined,
+): Record<string, number> {
+  const out: Record<string, number> = { ...own };
+  for (const r of more ?? []) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
+  return out;
 }

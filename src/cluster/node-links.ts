@@ -38,6 +38,8 @@ class Link implements RemoteLink {
   closed = false;
   readonly #node: Node;
   readonly #sent = new Set<string>();
+  readonly #closeHooks: Array<(reason: string) => void> = [];
+  #closeReason = "";
 
   constructor(api: PeerLink, welcome: DriverWelcome, arena: ShmArena | undefined, node: Node) {
     this.nodeId = welcome.nodeId;
@@ -52,6 +54,25 @@ class Link implements RemoteLink {
       if (this.#sent.has(path)) continue;
       this.#sent.add(path);
       this.api.addEntryScript(path);
+    }
+  }
+
+  onClose(fn: (reason: string) => void): void {
+    if (this.closed) fn(this.#closeReason);
+    else this.#closeHooks.push(fn);
+  }
+
+  /** The connection ended: runs the close hooks once. */
+  ended(reason: string): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.#closeReason = reason;
+    for (const fn of this.#closeHooks.splice(0)) {
+      try {
+        fn(reason);
+      } catch {
+        // A hook's failure must not stop the others.
+      }
     }
   }
 }
@@ -72,7 +93,12 @@ export class NodeLinks implements ClusterView {
     const out: NodeView[] = [];
     for (const n of this.#options.table.alive()) {
       if (n.nodeId === self || this.#lost.has(n.nodeId)) continue;
-      out.push({ nodeId: n.nodeId, total: n.report.total, available: n.report.available });
+      out.push({
+        nodeId: n.nodeId,
+        address: n.address,
+        total: n.report.total,
+        available: n.report.available,
+      });
     }
     return out;
   }
@@ -127,9 +153,9 @@ export class NodeLinks implements ClusterView {
       this.#options.node,
     );
     peer.onClose((reason) => {
-      link.closed = true;
       this.#forget(nodeId);
-      // Every use of the segment is synchronous and checks `closed` first: unmap it now.
+      // Every use of the segment is synchronous and checks `closed` first: unmap it after the hooks.
+      link.ended(reason);
       arena?.close();
       if (!this.#closing) this.#options.log(`Link to node ${nodeId} closed: ${reason}`);
     });

@@ -2,6 +2,8 @@
  * Actors on a node: placement, a dedicated worker each, calls in submission order, restarts after a
  * crash (`maxRestarts`, `maxTaskRetries`), `kill`, and names per namespace through the head. Calls of
  * generator methods stream their values through the node's stream table, as generator tasks do.
+ * On the head's node, an actor that belongs on another node is created there and its calls are
+ * passed on (`remote-actors.ts`).
  */
 import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { Head } from "../head.ts";
@@ -12,6 +14,7 @@ import type { WorkerProc } from "../worker/worker-proc.ts";
 import { objectIdFor } from "./ids.ts";
 import type { CallerId } from "./node-api.ts";
 import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskResult } from "./protocol.ts";
+import { actorTarget, RemoteActors } from "./remote-actors.ts";
 
 export type ActorState = "PENDING" | "ALIVE" | "RESTARTING" | "DEAD";
 
@@ -48,10 +51,14 @@ export class ActorManager {
   readonly #aliases = new Map<string, string>();
   readonly #waiting: ActorRecord[] = [];
   readonly #warned = new Set<string>();
+  readonly #remote: RemoteActors;
 
   constructor(ctx: NodeContext, head: Head) {
     this.#ctx = ctx;
     this.#head = head;
+    this.#remote = new RemoteActors(ctx, (spec) => {
+      if (spec.opts.name !== undefined) head.releaseName(spec.namespace, spec.opts.name, spec.actorId);
+    });
   }
 
   get size(): number {
@@ -59,12 +66,20 @@ export class ActorManager {
   }
 
   states(): Array<{ actorId: string; className: string; state: ActorState; name: string | undefined }> {
-    return [...this.#actors.values()].map((a) => ({
-      actorId: a.spec.actorId,
-      className: a.spec.cls.name,
-      state: a.state,
-      name: a.spec.opts.name,
-    }));
+    return [
+      ...[...this.#actors.values()].map((a) => ({
+        actorId: a.spec.actorId,
+        className: a.spec.cls.name,
+        state: a.state,
+        name: a.spec.opts.name,
+      })),
+      ...(this.#remote.states() as Array<{
+        actorId: string;
+        className: string;
+        state: ActorState;
+        name: string | undefined;
+      }>),
+    ];
   }
 
   /** The real id behind an alias made by `getIfExists`. */
@@ -88,6 +103,10 @@ export class ActorManager {
       );
       if (bad !== undefined) throw new ActorUnschedulableError(bad.message);
     }
+    const placementDemand =
+      group === undefined ? spec.opts.placementDemand : groupDemand(spec.opts.placementDemand, group);
+    const target = actorTarget(this.#ctx, spec, placementDemand, group);
+    if (target instanceof Error) throw target;
     const name = spec.opts.name;
     if (name !== undefined) {
       const taken = this.#head.claimName(spec.namespace, name, {
@@ -104,6 +123,10 @@ export class ActorManager {
         );
       }
     }
+    if (target !== undefined) {
+      this.#remote.create(spec, target);
+      return;
+    }
     const rec: ActorRecord = {
       spec,
       state: "PENDING",
@@ -115,8 +138,7 @@ export class ActorManager {
       deps: 0,
       death: undefined,
       waitingPlacement: false,
-      placementDemand:
-        group === undefined ? spec.opts.placementDemand : groupDemand(spec.opts.placementDemand, group),
+      placementDemand,
       demand: group === undefined ? spec.opts.demand : groupDemand(spec.opts.demand, group),
       group,
     };
@@ -245,6 +267,11 @@ export class ActorManager {
   }
 
   submitCall(caller: CallerId, spec: ActorCallSpec): void {
+    const actorId = this.resolveId(spec.actorId);
+    if (this.#remote.has(actorId)) {
+      this.#remote.submitCall(caller, actorId, spec);
+      return;
+    }
     const returnIds: string[] = [];
     for (let i = 1; i <= spec.numReturns; i++) {
       const id = objectIdFor(spec.taskId, i);
@@ -464,6 +491,7 @@ export class ActorManager {
    * leave the actor's state half-changed; kill the actor instead, as in Ray.
    */
   cancelCall(taskId: string, force: boolean): void {
+    if (this.#remote.cancelCall(taskId, force)) return;
     for (const rec of this.#actors.values()) {
       const queued = rec.queue.findIndex((c) => c.spec.taskId === taskId);
       const call = queued >= 0 ? rec.queue[queued] : rec.inflight.get(taskId);
@@ -505,6 +533,10 @@ export class ActorManager {
   }
 
   kill(actorId: string, noRestart: boolean): void {
+    if (this.#remote.has(this.resolveId(actorId))) {
+      this.#remote.kill(this.resolveId(actorId), noRestart);
+      return;
+    }
     const rec = this.#resolve(actorId);
     if (rec === undefined || rec.state === "DEAD") return;
     const w = rec.worker;
@@ -520,12 +552,14 @@ export class ActorManager {
     const entry = this.#head.lookupName(namespace, name);
     if (entry === undefined) return undefined;
     const rec = this.#actors.get(entry.actorId);
-    if (rec === undefined || rec.state === "DEAD") return undefined;
+    const spec =
+      rec === undefined ? this.#remote.aliveSpec(entry.actorId) : rec.state === "DEAD" ? undefined : rec.spec;
+    if (spec === undefined) return undefined;
     return {
-      actorId: rec.spec.actorId,
-      className: rec.spec.cls.name,
-      methods: rec.spec.methods,
-      generators: rec.spec.generators,
+      actorId: spec.actorId,
+      className: spec.cls.name,
+      methods: spec.methods,
+      generators: spec.generators,
       name,
       namespace,
     };
@@ -543,5 +577,6 @@ export class ActorManager {
 
   closeAll(): void {
     this.#actors.clear();
+    this.#remote.closeAll();
   }
 }

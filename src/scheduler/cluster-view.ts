@@ -1,7 +1,8 @@
 /**
  * What a node's scheduler sees of the other nodes of its cluster: who is alive with which resources,
  * and a link to submit work to one of them. The head's node has one (built from the head's node
- * table, see `cluster/node-links.ts`); other nodes and the embedded cluster have none and run
+ * table, see `cluster/node-links.ts`): it answers `nodes()` and the cluster's resources, places
+ * tasks and actors on other nodes (`forward-task.ts`, `runtime/remote-actors.ts`); other nodes and the embedded cluster have none and run
  * everything locally.
  */
 import type { CallerId } from "../runtime/node-api.ts";
@@ -11,6 +12,8 @@ import type { ShmArena } from "../store/shm-arena.ts";
 /** Another alive node, as of its last report to the head. */
 export interface NodeView {
   readonly nodeId: string;
+  /** Where the node listens (`host:port`). */
+  readonly address: string;
   readonly total: Readonly<Record<string, number>>;
   readonly available: Readonly<Record<string, number>>;
 }
@@ -26,6 +29,8 @@ export interface RemoteLink {
   readonly closed: boolean;
   /** Registers this node's entry scripts on the other node (the ones not sent yet). */
   syncEntryScripts(): void;
+  /** Runs `fn` once the connection ends (at once when it already has). */
+  onClose(fn: (reason: string) => void): void;
 }
 
 export interface ClusterView {

@@ -93,7 +93,7 @@ function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Promise<
 }
 
 /** A local payload as the other node can store it. */
-function toRemote(ctx: NodeContext, link: RemoteLink, p: Payload): Payload {
+export function toRemote(ctx: NodeContext, link: RemoteLink, p: Payload): Payload {
   if (p.t === 0) return p;
   const local = ctx.store.arena;
   if (local === undefined) throw new RaytsError("A shm payload on a node without shared memory");
@@ -106,9 +106,22 @@ function toRemote(ctx: NodeContext, link: RemoteLink, p: Payload): Payload {
 
 /** Copies the returns into this node's store and seals them here. */
 function bringBack(ctx: NodeContext, rec: TaskRecord, link: RemoteLink, values: ObjectValue[]): void {
-  const live = rec.state !== "FINISHED" && !rec.cancelled;
-  for (let i = 0; i < rec.returnIds.length; i++) {
-    const id = rec.returnIds[i] as string;
+  copyBack(ctx, link, rec.returnIds, values, rec.state !== "FINISHED" && !rec.cancelled);
+}
+
+/**
+ * Copies `values` (what the other node's `getObjects` gave for `returnIds`) into this node's store
+ * and seals them here (unless `live` is false), releasing the other node's pins on their blocks.
+ */
+export function copyBack(
+  ctx: NodeContext,
+  link: RemoteLink,
+  returnIds: readonly string[],
+  values: readonly ObjectValue[],
+  live: boolean,
+): void {
+  for (let i = 0; i < returnIds.length; i++) {
+    const id = returnIds[i] as string;
     const v = values[i] as ObjectValue;
     const p = v.payload;
     if (p.t === 0) {
