@@ -7,11 +7,12 @@
  * a round trip each, which is what lets small tasks run at hundreds of thousands a second.
  */
 import { NodeDiedError, TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
+import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import { objectIdFor } from "../runtime/ids.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import type { ObjectValue, Payload, TaskResult, TaskSpec } from "../runtime/protocol.ts";
-import { envShapeSuffix } from "../runtime-env/env-key.ts";
+import { envShapeSuffix, needsHost } from "../runtime-env/env-key.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
@@ -24,6 +25,8 @@ export interface TaskRecord {
   readonly caller: CallerId;
   readonly demand: ResourceSet;
   readonly shape: string;
+  /** The runtime environment needing a worker host (own or inherited from the parent task), if any. */
+  readonly env: CompiledRuntimeEnv | undefined;
   readonly returnIds: readonly string[];
   state: TaskState;
   deps: number;
@@ -59,15 +62,9 @@ function demandOf(spec: TaskSpec): { set: ResourceSet; key: string } {
   let d = demandCache.get(spec.opts);
   if (d === undefined) {
     d = compileDemand(spec.opts.demand);
-    // Workers differ by runtime environment: a lease never runs another environment's tasks.
-    d = { set: d.set, key: d.key + envShapeSuffix(spec.opts.runtimeEnv) };
     demandCache.set(spec.opts, d);
   }
   return d;
-}
-
-function withEnv(d: { set: ResourceSet; key: string }, spec: TaskSpec): { set: ResourceSet; key: string } {
-  return { set: d.set, key: d.key + envShapeSuffix(spec.opts.runtimeEnv) };
 }
 
 function compileDemand(rec: Readonly<Record<string, number>>): { set: ResourceSet; key: string } {
@@ -120,15 +117,18 @@ export class TaskManager {
     }
     if (spec.fn.generator) ctx.streams.open(spec.taskId, caller);
     const group = groupOf(spec.opts.scheduling) ?? this.#captured(spec);
-    const d =
-      group === undefined
-        ? demandOf(spec)
-        : withEnv(compileDemand(groupDemand(spec.opts.demand, group)), spec);
+    const d = group === undefined ? demandOf(spec) : compileDemand(groupDemand(spec.opts.demand, group));
+    const parent = spec.parentTaskId === undefined ? undefined : this.#tasks.get(spec.parentTaskId);
+    // A nested task runs in its parent's process environment (cwd, packages) unless given its own.
+    const env = needsHost(spec.opts.runtimeEnv) ? spec.opts.runtimeEnv : parent?.env;
+    // Workers differ by runtime environment: a lease never runs another environment's tasks.
+    const envSuffix = envShapeSuffix(env);
     const rec: TaskRecord = {
       spec,
       caller,
       demand: d.set,
-      shape: d.key,
+      shape: envSuffix === "" ? d.key : d.key + envSuffix,
+      env,
       returnIds,
       state: "WAITING",
       deps: 0,
@@ -140,12 +140,9 @@ export class TaskManager {
       target: undefined,
     };
     this.#tasks.set(spec.taskId, rec);
-    if (spec.parentTaskId !== undefined) {
-      const parent = this.#tasks.get(spec.parentTaskId);
-      if (parent !== undefined) {
-        parent.children ??= [];
-        parent.children.push(spec.taskId);
-      }
+    if (parent !== undefined) {
+      parent.children ??= [];
+      parent.children.push(spec.taskId);
     }
     const lostId = ctx.pinArgs(spec.argRefs, spec.contained);
     if (lostId !== undefined) {
@@ -295,7 +292,7 @@ export class TaskManager {
       let w: WorkerProc | undefined;
       const alloc = ctx.resources.tryAcquire(q.demand);
       if (alloc !== undefined) {
-        w = ctx.pool.take(rec.spec.opts.runtimeEnv);
+        w = ctx.pool.take(rec.env);
         w.state = "LEASED";
         w.alloc = alloc;
         w.shape = rec.shape;

@@ -104,6 +104,29 @@ done();
     expect(builds(dir)).toHaveLength(1);
   });
 
+  test("a nested task runs in its parent's environment unless given its own", async () => {
+    await using dir = tempDir();
+    makeFixtures(dir.path);
+    const report = await run(
+      dir,
+      `
+const { remote, get } = rayts;
+const inner = remote(async () => ({ cwd: process.cwd(), canImport: await import("envpkg").then(() => true, () => false) }));
+const outer = remote(async () => ({
+  cwd: process.cwd(),
+  inherited: await get(inner.remote()),
+  own: await get(inner.options({ runtimeEnv: { packages: ["./envpkg.tgz"] } }).remote()),
+}));
+report.nested = await get(outer.options({ runtimeEnv: { workingDir: "./app" } }).remote());
+done();
+`,
+    );
+    expect(report.nested.inherited).toEqual({ cwd: report.nested.cwd, canImport: false });
+    expect(report.nested.own.canImport).toBe(true);
+    expect(report.nested.own.cwd).not.toBe(report.nested.cwd);
+    expect(builds(dir)).toHaveLength(2);
+  });
+
   test("a .tar.gz or .zip working directory is unpacked (its one top-level folder is the root)", async () => {
     await using dir = tempDir();
     makeFixtures(dir.path);
@@ -171,4 +194,27 @@ done();
     expect(report.ok).toBe(1);
     expect(builds(dir)).toHaveLength(0);
   });
+
+  test.skipIf(Bun.which("mkfifo") === null)(
+    "config.setupTimeoutMs bounds the setup: an install that never ends fails with RuntimeEnvSetupError",
+    async () => {
+      await using dir = tempDir();
+      // A named pipe nobody writes to: the installer blocks reading it until it is killed.
+      sh(["mkfifo", "never.tgz"], dir.path);
+      const report = await run(
+        dir,
+        `
+const { remote, get } = rayts;
+const f = remote(() => 1);
+report.slow = await settle(() => get(f.options({ runtimeEnv: { packages: ["./never.tgz"], config: { setupTimeoutMs: 300 } } }).remote()));
+report.ok = await get(f.remote());
+done();
+`,
+      );
+      expect(report.slow.error).toMatchObject({ name: "RuntimeEnvSetupError", ownClass: true });
+      expect(report.slow.error.message).toContain("300 ms");
+      expect(report.ok).toBe(1);
+      expect(builds(dir)).toHaveLength(0);
+    },
+  );
 });
