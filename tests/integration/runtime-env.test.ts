@@ -127,6 +127,26 @@ done();
     expect(builds(dir)).toHaveLength(2);
   });
 
+  test("a worker host whose task ends the process fails that task with WorkerCrashedError; the environment keeps working", async () => {
+    await using dir = tempDir();
+    makeFixtures(dir.path);
+    const report = await run(
+      dir,
+      `
+const { remote, get } = rayts;
+const env = { runtimeEnv: { workingDir: "./app" }, maxRetries: 0 };
+const die = remote(() => process.exit(3)).options(env);
+const read = remote(() => readFileSync("data.txt", "utf8")).options(env);
+report.died = await settle(() => get(die.remote()));
+report.after = await get(read.remote());
+done();
+`,
+    );
+    expect(report.died.error).toMatchObject({ name: "WorkerCrashedError", ownClass: true });
+    expect(report.died.error.message).toContain("code 3");
+    expect(report.after).toBe("hello from app\n");
+  });
+
   test("a .tar.gz or .zip working directory is unpacked (its one top-level folder is the root)", async () => {
     await using dir = tempDir();
     makeFixtures(dir.path);
