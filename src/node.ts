@@ -12,7 +12,6 @@ import { ActorManager } from "./runtime/actor-manager.ts";
 import { randomId } from "./runtime/ids.ts";
 import { keptAlive } from "./runtime/keep-alive.ts";
 import type { CallerId, NodeApi, StreamStep } from "./runtime/node-api.ts";
-import { callNodeApi, castNodeApi } from "./runtime/node-api-dispatch.ts";
 import { toPayload } from "./runtime/payload.ts";
 import type {
   ActorCallSpec,
@@ -21,7 +20,6 @@ import type {
   NodeInfo,
   ObjectValue,
   Payload,
-  TaskResult,
   TaskSpec,
 } from "./runtime/protocol.ts";
 import { StreamTable } from "./runtime/stream-table.ts";
@@ -33,9 +31,9 @@ import { serialize } from "./serialize/codec.ts";
 import { ObjectStore, objectLostError } from "./store/object-store.ts";
 import { ShmArena } from "./store/shm-arena.ts";
 import { sweepStaleSegments } from "./store/stale-segments.ts";
-import { type Columns, forEachItem } from "./worker/task-block.ts";
+import { handleWorkerBatch } from "./worker/worker-messages.ts";
 import { WorkerPool } from "./worker/worker-pool.ts";
-import type { FromWorker, WorkerInit, WorkerProc } from "./worker/worker-proc.ts";
+import type { WorkerInit, WorkerProc } from "./worker/worker-proc.ts";
 
 export interface NodeConfig {
   readonly resources: Readonly<Record<string, number>>;
@@ -113,7 +111,7 @@ export class Node implements NodeApi, NodeContext {
     );
     this.pool = new WorkerPool(
       {
-        onMessages: (w, batch) => this.#onMessages(w, batch),
+        onMessages: (w, batch) => handleWorkerBatch(this, w, batch),
         onExit: (w, code, err) => this.#onWorkerExit(w, code, err),
         init: (callerId) => this.#workerInit(callerId),
       },
@@ -488,85 +486,6 @@ export class Node implements NodeApi, NodeContext {
 
   // ---- workers -------------------------------------------------------------------------------
 
-  #onMessages(w: WorkerProc, batch: FromWorker[]): void {
-    for (const m of batch) {
-      try {
-        this.#onMessage(w, m);
-      } catch (err) {
-        this.#rpcFailed(w, m, err);
-      }
-    }
-  }
-
-  #onMessage(w: WorkerProc, m: FromWorker): void {
-    switch (m.t) {
-      case "done":
-        if (w.state === "ACTOR") this.actors.onCallResult(w, m as unknown as TaskResult);
-        else this.tasks.onResult(w, m as unknown as TaskResult);
-        return;
-      case "results":
-        if (w.state === "ACTOR") {
-          forEachItem(m.cols as Columns, (taskId, _tag, bytes) =>
-            this.actors.onCallResult(w, { taskId, values: [{ t: 0, bytes }], contained: [[]] }),
-          );
-        } else
-          forEachItem(m.cols as Columns, (taskId, _tag, bytes) =>
-            this.tasks.onInlineResult(w, taskId, bytes),
-          );
-        return;
-      case "item":
-        this.streams.push(
-          m.taskId as string,
-          m.index as number,
-          m.payload as Payload,
-          m.err === true,
-          m.contained as string[] | undefined,
-        );
-        return;
-      case "returned":
-        this.tasks.onReturned(w, m.taskIds as string[]);
-        return;
-      case "gcDone":
-        this.#gcAck(w, m.id as number);
-        return;
-      case "actorReady":
-        this.actors.onReady(m.actorId as string);
-        return;
-      case "actorFailed":
-        this.actors.onCtorFailed(m.actorId as string, m.error as Payload);
-        return;
-      case "cast":
-        castNodeApi(this, w.id, m.m as string, m.a as unknown[]);
-        return;
-      case "rpc":
-        this.#rpc(w, m.id as number, m.m as string, m.a as unknown[]);
-        return;
-      default:
-        throw new Error(`Unknown message from worker ${w.id}: ${String(m.t)}`);
-    }
-  }
-
-  #rpc(w: WorkerProc, id: number, method: string, a: unknown[]): void {
-    const p = method === "reclaim" ? this.#reclaimForWorker() : callNodeApi(this, w.id, method, a);
-    p.then(
-      (v) => w.send({ t: "reply", id, ok: true, v }),
-      (e: unknown) =>
-        w.send({
-          t: "reply",
-          id,
-          ok: false,
-          e: this.errorPayload(e instanceof Error ? e : new Error(String(e))),
-        }),
-    );
-  }
-
-  /** A worker's request failed on the node: its results become that error, not a crash. */
-  #rpcFailed(w: WorkerProc, m: FromWorker, err: unknown): void {
-    if (m.t === "cast") this.castFailed(`worker ${w.id}`, m.m as string, m.a as unknown[], err);
-    else
-      this.warn(`A request from worker ${w.id} failed: ${err instanceof Error ? err.message : String(err)}`);
-  }
-
   /**
    * A caller's cast failed on the node (`who` names the caller in the warning): a submission's
    * results, or an actor's creation, become that error instead of waiting forever.
@@ -635,7 +554,8 @@ export class Node implements NodeApi, NodeContext {
     });
   }
 
-  #gcAck(w: WorkerProc, id: number): void {
+  /** A worker answered a garbage-collection round (see collectWorkers). */
+  gcAck(w: WorkerProc, id: number): void {
     const round = this.#gcWaiters.get(id);
     if (round === undefined) return;
     round.waiting.delete(w.id);
@@ -646,7 +566,7 @@ export class Node implements NodeApi, NodeContext {
   }
 
   /** A worker's store allocation failed: reclaim everywhere, then let it retry. */
-  async #reclaimForWorker(): Promise<void> {
+  async reclaimForWorker(): Promise<void> {
     Bun.gc(true);
     this.reclaimLocal();
     await this.collectWorkers();

@@ -14,7 +14,7 @@ import type { ObjectValue, Payload } from "../runtime/protocol.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
 import type { RemoteLink } from "./cluster-view.ts";
 import type { NodeContext } from "./node-context.ts";
-import type { TaskRecord } from "./task-manager.ts";
+import type { TaskRecord } from "./task-record.ts";
 
 /** How the task manager hears back about a forwarded task. */
 export interface ForwardHooks {

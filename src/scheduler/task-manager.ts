@@ -7,7 +7,6 @@
  * a round trip each, which is what lets small tasks run at hundreds of thousands a second.
  */
 import { NodeDiedError, TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
-import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import { objectIdFor } from "../runtime/ids.ts";
 import type { CallerId } from "../runtime/node-api.ts";
@@ -16,29 +15,8 @@ import { envShapeSuffix, needsHost } from "../runtime-env/env-key.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
-import { ResourceSet } from "./resource-set.ts";
-
-export type TaskState = "WAITING" | "QUEUED" | "RUNNING" | "FINISHED";
-
-export interface TaskRecord {
-  readonly spec: TaskSpec;
-  readonly caller: CallerId;
-  readonly demand: ResourceSet;
-  readonly shape: string;
-  /** The runtime environment needing a worker host (own or inherited from the parent task), if any. */
-  readonly env: CompiledRuntimeEnv | undefined;
-  readonly returnIds: readonly string[];
-  state: TaskState;
-  deps: number;
-  attempt: number;
-  cancelled: boolean;
-  worker: WorkerProc | undefined;
-  children: string[] | undefined;
-  /** The placement group bundle the task runs in, if any. */
-  readonly group: GroupPlacement | undefined;
-  /** The other node the task is forwarded to once its arguments are ready (undefined: here). */
-  target: string | undefined;
-}
+import { placeTask } from "./place-task.ts";
+import { compileDemand, demandOf, type ShapeQueue, type TaskRecord } from "./task-record.ts";
 
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
 const MAX_PIPELINE = 1024;
@@ -46,34 +24,8 @@ const MAX_PIPELINE = 1024;
 /** A lease that has not finished a task for this long is not given more tasks to queue. */
 const STUCK_MS = 2;
 
-interface ShapeQueue {
-  readonly demand: ResourceSet;
-  items: TaskRecord[];
-  head: number;
-  readonly leases: Set<WorkerProc>;
-}
-
 /** Registration keys by options object: building the key string per task showed in profiles. */
 const registrationKeys = new WeakMap<object, { fnId: string; name: string; key: string }>();
-
-const demandCache = new WeakMap<object, { set: ResourceSet; key: string }>();
-
-function demandOf(spec: TaskSpec): { set: ResourceSet; key: string } {
-  let d = demandCache.get(spec.opts);
-  if (d === undefined) {
-    d = compileDemand(spec.opts.demand);
-    demandCache.set(spec.opts, d);
-  }
-  return d;
-}
-
-function compileDemand(rec: Readonly<Record<string, number>>): { set: ResourceSet; key: string } {
-  const key = Object.keys(rec)
-    .sort()
-    .map((k) => `${k}=${rec[k]}`)
-    .join(",");
-  return { set: ResourceSet.of(rec), key };
-}
 
 export class TaskManager {
   readonly #ctx: NodeContext;
@@ -149,7 +101,7 @@ export class TaskManager {
       this.#fail(rec, ctx.lostError(lostId));
       return;
     }
-    const placed = this.#place(rec);
+    const placed = placeTask(this.#ctx, rec);
     if (placed instanceof Error) {
       this.#fail(rec, placed);
       return;
@@ -201,39 +153,6 @@ export class TaskManager {
     this.schedule();
   }
 
-  /**
-   * Where a task runs: undefined for this node, another node's id to forward it to, or the error
-   * that fails it. Hard node affinity goes to that node while it is alive; soft affinity falls back
-   * to this node; default work stays here unless this node can never fit it and another node can
-   * (spillback). Generator tasks, tasks with refs nested in their arguments and placement-group
-   * work are not forwarded yet.
-   */
-  #place(rec: TaskRecord): string | undefined | Error {
-    const ctx = this.#ctx;
-    const spec = rec.spec;
-    const sched = spec.opts.scheduling;
-    const forwardable = !spec.fn.generator && spec.contained.length === 0 && rec.group === undefined;
-    const others = ctx.cluster?.others() ?? [];
-    if (typeof sched === "object" && "nodeId" in sched && sched.nodeId !== ctx.nodeId) {
-      const alive = others.some((n) => n.nodeId === sched.nodeId);
-      if (alive && forwardable) return sched.nodeId;
-      if (sched.soft) return undefined;
-      return new TaskUnschedulableError(
-        alive
-          ? `Task ${spec.name} cannot be scheduled on node ${sched.nodeId}: generator tasks and tasks with refs nested in their arguments do not run on another node yet; pin it to this node or set soft: true`
-          : `Task ${spec.name} cannot be scheduled: node ${sched.nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
-      );
-    }
-    if (!forwardable || others.length === 0 || ctx.resources.isFeasible(rec.demand)) return undefined;
-    let fits: string | undefined;
-    for (const n of others) {
-      if (!ResourceSet.of(n.total).covers(rec.demand)) continue;
-      if (ResourceSet.of(n.available).covers(rec.demand)) return n.nodeId;
-      fits ??= n.nodeId;
-    }
-    return fits;
-  }
-
   readonly #forwardHooks: ForwardHooks = {
     finished: (rec) => this.#finish(rec),
     failed: (rec, err) => {
@@ -243,7 +162,7 @@ export class TaskManager {
       if (rec.state === "FINISHED" || rec.cancelled) return;
       if (this.#retriesLeft(rec)) {
         rec.attempt++;
-        const placed = this.#place(rec);
+        const placed = placeTask(this.#ctx, rec);
         if (placed instanceof Error) {
           this.#fail(rec, placed);
           return;

@@ -1,0 +1,62 @@
+/**
+ * What the task manager keeps per task and per scheduling class, and how a task's resource demand
+ * becomes a scheduling class (compiled once per options object: the shape key names the class).
+ */
+import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
+import type { GroupPlacement } from "../placement/pg-demand.ts";
+import type { CallerId } from "../runtime/node-api.ts";
+import type { TaskSpec } from "../runtime/protocol.ts";
+import type { WorkerProc } from "../worker/worker-proc.ts";
+import { ResourceSet } from "./resource-set.ts";
+
+export type TaskState = "WAITING" | "QUEUED" | "RUNNING" | "FINISHED";
+
+export interface TaskRecord {
+  readonly spec: TaskSpec;
+  readonly caller: CallerId;
+  readonly demand: ResourceSet;
+  readonly shape: string;
+  /** The runtime environment needing a worker host (own or inherited from the parent task), if any. */
+  readonly env: CompiledRuntimeEnv | undefined;
+  readonly returnIds: readonly string[];
+  state: TaskState;
+  deps: number;
+  attempt: number;
+  cancelled: boolean;
+  worker: WorkerProc | undefined;
+  children: string[] | undefined;
+  /** The placement group bundle the task runs in, if any. */
+  readonly group: GroupPlacement | undefined;
+  /** The other node the task is forwarded to once its arguments are ready (undefined: here). */
+  target: string | undefined;
+}
+
+/** Ready tasks of one scheduling class, and the leases running that class. */
+export interface ShapeQueue {
+  readonly demand: ResourceSet;
+  items: TaskRecord[];
+  head: number;
+  readonly leases: Set<WorkerProc>;
+}
+
+/** Compiled demands by options object. */
+const demandCache = new WeakMap<object, { set: ResourceSet; key: string }>();
+
+/** The scheduling class of a task's own demand (cached per options object). */
+export function demandOf(spec: TaskSpec): { set: ResourceSet; key: string } {
+  let d = demandCache.get(spec.opts);
+  if (d === undefined) {
+    d = compileDemand(spec.opts.demand);
+    demandCache.set(spec.opts, d);
+  }
+  return d;
+}
+
+/** A demand as a resource set and its class key. */
+export function compileDemand(rec: Readonly<Record<string, number>>): { set: ResourceSet; key: string } {
+  const key = Object.keys(rec)
+    .sort()
+    .map((k) => `${k}=${rec[k]}`)
+    .join(",");
+  return { set: ResourceSet.of(rec), key };
+}
