@@ -1,19 +1,10 @@
 /**
  * The {@link NodeApi} as a Worker thread sees it: calls become messages to the node, batched per turn
- * of the event loop; requests that answer (get, wait, lookups) are matched to replies by id.
+ * of the event loop; requests that answer (get, wait, lookups) are matched to replies by id. The
+ * method table itself is `RemoteNodeApi`'s.
  */
-
-import type { PlacementGroupInfo, PlacementGroupSpec } from "../placement/pg-types.ts";
-import type { CallerId, NodeApi, StreamStep } from "../runtime/node-api.ts";
-import type {
-  ActorCallSpec,
-  ActorHandleState,
-  ActorSpec,
-  NodeInfo,
-  ObjectValue,
-  Payload,
-  TaskSpec,
-} from "../runtime/protocol.ts";
+import type { Payload } from "../runtime/protocol.ts";
+import { RemoteNodeApi } from "../runtime/remote-node-api.ts";
 import { deserialize, readFrame } from "../serialize/codec.ts";
 import { BlockBuilder } from "./task-block.ts";
 
@@ -24,9 +15,9 @@ interface Pending {
   reject(e: unknown): void;
 }
 
-export class WorkerLink implements NodeApi {
-  readonly nodeId: string;
-  readonly shmHeaderAddress: number;
+export class WorkerLink extends RemoteNodeApi {
+  override readonly nodeId: string;
+  override readonly shmHeaderAddress: number;
   #out: unknown[] = [];
   readonly #results = new BlockBuilder();
   #scheduled = false;
@@ -35,6 +26,7 @@ export class WorkerLink implements NodeApi {
   readonly #pending = new Map<number, Pending>();
 
   constructor(nodeId: string, shmHeaderAddress: number) {
+    super();
     this.nodeId = nodeId;
     this.shmHeaderAddress = shmHeaderAddress;
   }
@@ -93,11 +85,11 @@ export class WorkerLink implements NodeApi {
       );
   }
 
-  #cast(m: string, a: unknown[]): void {
+  protected override cast(m: string, a: unknown[]): void {
     this.post({ t: "cast", m, a });
   }
 
-  #rpc<T>(m: string, a: unknown[]): Promise<T> {
+  protected override call<T>(m: string, a: unknown[]): Promise<T> {
     const id = this.#nextId++;
     return new Promise<T>((resolve, reject) => {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
@@ -105,85 +97,8 @@ export class WorkerLink implements NodeApi {
     });
   }
 
-  submitTask(_c: CallerId, spec: TaskSpec): void {
-    this.#cast("submitTask", [spec]);
-  }
-  createActor(_c: CallerId, spec: ActorSpec): void {
-    this.#cast("createActor", [spec]);
-  }
-  submitActorCall(_c: CallerId, spec: ActorCallSpec): void {
-    this.#cast("submitActorCall", [spec]);
-  }
-  putObject(_c: CallerId, id: string, payload: Payload, contained: readonly string[]): void {
-    this.#cast("putObject", [id, payload, contained]);
-  }
-  getObjects(_c: CallerId, ids: readonly string[], timeoutMs: number | undefined): Promise<ObjectValue[]> {
-    return this.#rpc("getObjects", [ids, timeoutMs]);
-  }
-  waitObjects(
-    _c: CallerId,
-    ids: readonly string[],
-    numReturns: number,
-    timeoutMs: number | undefined,
-  ): Promise<boolean[]> {
-    return this.#rpc("waitObjects", [ids, numReturns, timeoutMs]);
-  }
-  addRefs(_c: CallerId, ids: readonly string[]): void {
-    this.#cast("addRefs", [ids]);
-  }
-  removeRefs(_c: CallerId, ids: readonly string[]): void {
-    this.#cast("removeRefs", [ids]);
-  }
-  unpin(_c: CallerId, id: string): void {
-    this.#cast("unpin", [id]);
-  }
-  cancel(_c: CallerId, objectId: string, force: boolean, recursive: boolean): void {
-    this.#cast("cancel", [objectId, force, recursive]);
-  }
-  killActor(_c: CallerId, actorId: string, noRestart: boolean): void {
-    this.#cast("killActor", [actorId, noRestart]);
-  }
-  getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined> {
-    return this.#rpc("getNamedActor", [name, namespace]);
-  }
-  streamNext(_c: CallerId, taskId: string, index: number): Promise<StreamStep> {
-    return this.#rpc("streamNext", [taskId, index]);
-  }
-  dropStream(_c: CallerId, taskId: string): void {
-    this.#cast("dropStream", [taskId]);
-  }
-  resolveActorId(actorId: string): string {
-    return actorId;
-  }
-  freeObjects(_c: CallerId, ids: readonly string[]): void {
-    this.#cast("freeObjects", [ids]);
-  }
   /** Asks the node to free unreferenced memory everywhere (the store was full). */
   reclaim(): Promise<void> {
-    return this.#rpc("reclaim", []);
-  }
-  createPlacementGroup(_c: CallerId, spec: PlacementGroupSpec): void {
-    this.#cast("createPlacementGroup", [spec]);
-  }
-  removePlacementGroup(_c: CallerId, pgId: string): void {
-    this.#cast("removePlacementGroup", [pgId]);
-  }
-  waitPlacementGroup(pgId: string, timeoutMs: number | undefined): Promise<boolean> {
-    return this.#rpc("waitPlacementGroup", [pgId, timeoutMs]);
-  }
-  placementGroupTable(): Promise<PlacementGroupInfo[]> {
-    return this.#rpc("placementGroupTable", []);
-  }
-  placementGroupByName(name: string, namespace: string): Promise<PlacementGroupInfo | undefined> {
-    return this.#rpc("placementGroupByName", [name, namespace]);
-  }
-  nodes(): Promise<NodeInfo[]> {
-    return this.#rpc("nodes", []);
-  }
-  clusterResources(): Promise<Record<string, number>> {
-    return this.#rpc("clusterResources", []);
-  }
-  availableResources(): Promise<Record<string, number>> {
-    return this.#rpc("availableResources", []);
+    return this.call("reclaim", []);
   }
 }

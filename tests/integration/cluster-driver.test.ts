@@ -111,10 +111,10 @@ describe("drivers connected to a running cluster", () => {
       const before = await storeUse(cluster);
       const driver: ClusterProcess = cluster.spawn(["--address", cluster.address, JOB, "hold"]);
       await driver.waitForOutput(/HOLDING \w+/);
-      await cluster.waitForStatus((s) => s.store.usedBytes >= before + 8 * 1024 * 1024);
+      await cluster.waitForStatus((s) => s.store.usedBytes >= before + 8 * 1024 * 1024, 45_000);
       driver.kill("SIGKILL");
       await driver.proc.exited;
-      await cluster.waitForStatus((s) => s.store.usedBytes < before + 1024 * 1024);
+      await cluster.waitForStatus((s) => s.store.usedBytes < before + 1024 * 1024, 45_000);
     },
     TIMEOUT,
   );
