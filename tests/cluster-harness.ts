@@ -114,6 +114,8 @@ export interface ClusterOptions {
   numCpus?: number;
   /** More flags for `rayts head`. */
   headArgs?: string[];
+  /** More environment variables for the head process. */
+  headEnv?: Record<string, string>;
 }
 
 /** Options of {@link TestCluster.addNode}. */
@@ -271,7 +273,12 @@ export async function startCluster(options: ClusterOptions = {}): Promise<TestCl
       String(TEST_STORE_BYTES),
       ...(options.headArgs ?? []),
     ],
-    { env: testEnv({ TMPDIR: dir.path }), stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+    {
+      env: testEnv({ TMPDIR: dir.path, ...options.headEnv }),
+      stdin: "ignore",
+      stdout: "pipe",
+      stderr: "pipe",
+    },
   );
   const head = new ClusterProcess(proc);
   try {

@@ -70,6 +70,7 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   const links = new NodeLinks({ table: service.table, node, token, log: (line) => log.write(line) });
   node.cluster = links;
   const drivers = new DriverService(node, (line) => log.write(line));
+  service.serveObjects(node.store);
   service.serveDrivers((hello, peer) => drivers.accept(hello, peer));
   const tokenFile = writeToken(session, token);
   writeHeadRecord(session, {

@@ -7,8 +7,10 @@
  */
 import { hostname } from "node:os";
 import { VERSION_LINE } from "../cli/version.ts";
+import type { ObjectStore } from "../store/object-store.ts";
 import type { Message } from "../transport/message.ts";
 import { routeMessages } from "../transport/message-router.ts";
+import { objectRoutes } from "../transport/object-routes.ts";
 import type { Peer } from "../transport/peer.ts";
 import { InvalidMessageError } from "../transport/transport-errors.ts";
 import { startTransportServer, type TransportServer } from "../transport/transport-server.ts";
@@ -48,6 +50,7 @@ export class HeadService {
   #own: OwnNode | undefined;
   #driverHello: ((hello: Message, peer: Peer) => unknown) | undefined;
   #state: HeadState = "RUNNING";
+  #objects: ObjectStore | undefined;
 
   private constructor(options: HeadServiceOptions) {
     this.#options = options;
@@ -69,6 +72,7 @@ export class HeadService {
           }),
         );
         app.get("/api/status", (c) => c.json(this.status()));
+        objectRoutes(app, () => this.#objects);
       },
     });
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);
@@ -98,6 +102,11 @@ export class HeadService {
   }
 
   /** Serves drivers: a peer whose first message is `driver` is handed to `hello` (see driver-service.ts). */
+  /** Serves the head's own node's objects on `/objects/:id` (the node starts after the port binds). */
+  serveObjects(store: ObjectStore): void {
+    this.#objects = store;
+  }
+
   serveDrivers(hello: (hello: Message, peer: Peer) => unknown): void {
     this.#driverHello = hello;
   }

@@ -34,6 +34,8 @@ class Link implements RemoteLink {
   readonly nodeId: string;
   readonly api: PeerLink;
   readonly caller: number;
+  readonly address: string;
+  readonly token: string;
   readonly arena: ShmArena | undefined;
   closed = false;
   readonly #node: Node;
@@ -41,8 +43,16 @@ class Link implements RemoteLink {
   readonly #closeHooks: Array<(reason: string) => void> = [];
   #closeReason = "";
 
-  constructor(api: PeerLink, welcome: DriverWelcome, arena: ShmArena | undefined, node: Node) {
+  constructor(
+    api: PeerLink,
+    welcome: DriverWelcome,
+    where: { address: string; token: string },
+    arena: ShmArena | undefined,
+    node: Node,
+  ) {
     this.nodeId = welcome.nodeId;
+    this.address = where.address;
+    this.token = where.token;
     this.api = api;
     this.caller = welcome.callerId;
     this.arena = arena;
@@ -149,6 +159,7 @@ export class NodeLinks implements ClusterView {
     const link = new Link(
       new PeerLink(peer, welcome.nodeId, arena?.headerAddress ?? 0),
       welcome,
+      { address: entry.address, token: this.#options.token },
       arena,
       this.#options.node,
     );

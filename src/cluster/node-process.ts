@@ -8,6 +8,7 @@ import { VERSION_LINE } from "../cli/version.ts";
 import { RaytsError } from "../errors.ts";
 import { checkToken } from "../transport/client-peer.ts";
 import { routeMessages } from "../transport/message-router.ts";
+import { objectRoutes } from "../transport/object-routes.ts";
 import { startTransportServer, type TransportServer } from "../transport/transport-server.ts";
 import type { ClusterFlags } from "./cluster-flags.ts";
 import { DETACHED_SESSION_ENV, launchDetached, reportToLauncher } from "./detach.ts";
@@ -88,6 +89,7 @@ async function serve(
       onPeer: (peer) => peer.onMessage(routeMessages({ driver: (m, p) => callers.accept(m, p) })),
       routes: (app) => {
         app.get("/api/hello", (c) => c.json({ role: "node", nodeId: node.nodeId, version: VERSION_LINE }));
+        objectRoutes(app, () => node.store);
       },
     });
   } catch (err) {

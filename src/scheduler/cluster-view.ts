@@ -23,6 +23,10 @@ export interface RemoteLink {
   readonly nodeId: string;
   readonly api: PeerLink;
   readonly caller: CallerId;
+  /** Where the other node listens (`host:port`): its `/objects/:id` routes move large objects. */
+  readonly address: string;
+  /** The cluster token, for those HTTP requests. */
+  readonly token: string;
   /** The other node's shm segment, attached in this process (nodes on the same machine). */
   readonly arena: ShmArena | undefined;
   /** True once the connection ended (the node died or is stopping). */

@@ -8,13 +8,28 @@
  * segment attached in this process: an argument's block is copied into a block allocated in the
  * other node's segment (inline when that segment has no room), a result's block into this node's
  * store. Inline payloads travel in the control messages.
+ *
+ * When the other node's segment is not attached (another machine), or `RAYTS_OBJECT_TRANSFER=http`
+ * is set in this process's environment (read once; tests use it to force the path on one machine),
+ * shm payloads move over HTTP instead (`transport/object-pull.ts`): arguments are pushed with
+ * `PUT /objects/:id` into a block of the other node's store and then registered there with
+ * `putObject`, results are pulled with `GET /objects/:id` straight into a block of this node's store.
  */
 import { NodeDiedError, RaytsError } from "../errors.ts";
 import type { ObjectValue, Payload } from "../runtime/protocol.ts";
+import { pullObject, pushObject } from "../transport/object-pull.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
 import type { RemoteLink } from "./cluster-view.ts";
 import type { NodeContext } from "./node-context.ts";
 import type { TaskRecord } from "./task-record.ts";
+
+/** True when shm payloads must cross by HTTP even between nodes of one machine. */
+const FORCE_HTTP = process.env.RAYTS_OBJECT_TRANSFER === "http";
+
+/** Whether shm payloads to and from `link` go over HTTP. */
+export function overHttp(link: RemoteLink): boolean {
+  return FORCE_HTTP || link.arena === undefined;
+}
 
 /** How the task manager hears back about a forwarded task. */
 export interface ForwardHooks {
@@ -64,7 +79,7 @@ export async function forwardTask(
     return;
   }
   try {
-    bringBack(ctx, rec, link, values);
+    await bringBack(ctx, rec, link, values);
   } catch (err) {
     hooks.failed(rec, err instanceof Error ? err : new Error(String(err)));
     return;
@@ -75,17 +90,24 @@ export async function forwardTask(
 }
 
 /** Puts the arguments, submits the task and waits for its returns on the other node. */
-function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Promise<ObjectValue[]> {
+async function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Promise<ObjectValue[]> {
   const spec = rec.spec;
   link.syncEntryScripts();
   const argIds = [...new Set(spec.argRefs.map(([, id]) => id))];
+  const http = overHttp(link);
   for (const id of argIds) {
     const v = ctx.store.peek(id);
     if (v === undefined) throw ctx.lostError(id);
     // Refs nested inside an argument's value are not carried (tasks with nested refs stay local).
-    link.api.putObject(link.caller, id, toRemote(ctx, link, v.payload), []);
+    const payload = http ? await pushed(ctx, link, id, v.payload) : toRemote(ctx, link, v.payload);
+    if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
+    link.api.putObject(link.caller, id, payload, []);
   }
-  const args = spec.args.t === 1 ? toRemote(ctx, link, spec.args) : spec.args;
+  let args = spec.args;
+  if (args.t === 1) {
+    args = http ? await pushed(ctx, link, `args-${spec.taskId}`, args) : toRemote(ctx, link, args);
+    if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
+  }
   link.api.submitTask(link.caller, args === spec.args ? spec : { ...spec, args });
   // The submission pinned the arguments there; this node's hold on them is no longer needed.
   if (argIds.length > 0) link.api.removeRefs(link.caller, argIds);
@@ -104,9 +126,59 @@ export function toRemote(ctx: NodeContext, link: RemoteLink, p: Payload): Payloa
   return { t: 1, off, size: p.size };
 }
 
+/**
+ * A local payload as the other node can store it, its shm bytes pushed over HTTP into a block there
+ * (the local block stays referenced by the task while it streams).
+ */
+async function pushed(ctx: NodeContext, link: RemoteLink, id: string, p: Payload): Promise<Payload> {
+  if (p.t === 0) return p;
+  const local = ctx.store.arena;
+  if (local === undefined) throw new RaytsError("A shm payload on a node without shared memory");
+  const off = await pushObject(link.address, link.token, id, local.slice(p.off, p.size));
+  return { t: 1, off, size: p.size };
+}
+
 /** Copies the returns into this node's store and seals them here. */
-function bringBack(ctx: NodeContext, rec: TaskRecord, link: RemoteLink, values: ObjectValue[]): void {
-  copyBack(ctx, link, rec.returnIds, values, rec.state !== "FINISHED" && !rec.cancelled);
+async function bringBack(
+  ctx: NodeContext,
+  rec: TaskRecord,
+  link: RemoteLink,
+  values: ObjectValue[],
+): Promise<void> {
+  const live = () => rec.state !== "FINISHED" && !rec.cancelled;
+  if (overHttp(link)) await pullBack(ctx, link, rec.returnIds, values, live);
+  else copyBack(ctx, link, rec.returnIds, values, live());
+}
+
+/**
+ * {@link copyBack} over HTTP: each shm return is pulled from the other node straight into a block of
+ * this node's store, then sealed here while `live()` holds (freed otherwise).
+ */
+export async function pullBack(
+  ctx: NodeContext,
+  link: RemoteLink,
+  returnIds: readonly string[],
+  values: readonly ObjectValue[],
+  live: () => boolean,
+): Promise<void> {
+  for (let i = 0; i < returnIds.length; i++) {
+    const id = returnIds[i] as string;
+    const v = values[i] as ObjectValue;
+    const p = v.payload;
+    if (p.t === 0) {
+      if (live()) ctx.store.seal(id, { payload: { t: 0, bytes: p.bytes.slice() }, err: v.err }, undefined);
+      continue;
+    }
+    try {
+      if (!live()) continue;
+      const off = await pullObject(ctx.store, link.address, link.token, id, p.size);
+      if (live()) ctx.store.seal(id, { payload: { t: 1, off, size: p.size }, err: v.err }, undefined);
+      else ctx.store.freeShm(off);
+    } finally {
+      // The remote `get` pinned the block for this node's caller.
+      if (!link.closed) link.api.unpin(link.caller, id);
+    }
+  }
 }
 
 /**

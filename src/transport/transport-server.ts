@@ -21,6 +21,9 @@ import type { Peer } from "./peer.ts";
 /** The path of the control WebSocket. */
 export const SOCKET_PATH = "/ws";
 
+/** Largest HTTP request body: 1 PiB, i.e. no practical limit (object uploads stream). */
+export const MAX_REQUEST_BODY_BYTES = 2 ** 50;
+
 /** Options of {@link startTransportServer}. */
 export interface TransportServerOptions {
   /** Interface to bind: `127.0.0.1` unless the operator asks for more. */
@@ -90,6 +93,9 @@ export function startTransportServer(options: TransportServerOptions): Transport
     hostname: options.host,
     port: options.port,
     fetch: app.fetch,
+    // Objects are uploaded with streamed bodies of any size (`PUT /objects/:id`); the limit must stay
+    // a number below 2^53 (a 32-bit shift overflows).
+    maxRequestBodySize: MAX_REQUEST_BODY_BYTES,
     // Frames between our limit and twice it still arrive and get an error answer; bigger ones make
     // Bun close the socket (1009), which the peer sees as a closed connection.
     websocket: { ...websocket, maxPayloadLength: maxFrameBytes * 2 },
