@@ -8,6 +8,7 @@
 import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { Head } from "../head.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
+import { needsHost } from "../runtime-env/env-key.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import type { Allocation } from "../scheduler/node-resources.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
@@ -186,7 +187,9 @@ export class ActorManager {
     }
     rec.waitingPlacement = false;
     rec.alloc = alloc;
-    const w = this.#ctx.pool.takeForActor(rec.spec.actorId);
+    // An actor with a `workingDir`/`packages` lives in a worker host of that environment.
+    const env = needsHost(rec.spec.opts.runtimeEnv) ? rec.spec.opts.runtimeEnv : undefined;
+    const w = this.#ctx.pool.takeForActor(rec.spec.actorId, env);
     rec.worker = w;
     const s = rec.spec;
     w.send({

@@ -21,6 +21,7 @@ import type { StartedDriver } from "./context.ts";
 import { Core } from "./core.ts";
 import { randomId } from "./ids.ts";
 import { PeerLink } from "./peer-link.ts";
+import { setJobRuntimeEnv } from "./remote.ts";
 
 /** Connects this process's driver to the cluster `options.address` (else `RAYTS_ADDRESS`) names. */
 export async function connectDriver(options: InitOptions | undefined): Promise<StartedDriver> {
@@ -91,6 +92,7 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
     currentTask: () => undefined,
     makeActorHandle,
   });
+  setJobRuntimeEnv(core, o.runtimeEnv);
   return {
     core,
     embedded: undefined,

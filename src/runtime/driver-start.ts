@@ -17,6 +17,7 @@ import { Core } from "./core.ts";
 import { connectDriver } from "./driver-connect.ts";
 import { randomId } from "./ids.ts";
 import { reclaimer } from "./reclaimer.ts";
+import { setJobRuntimeEnv } from "./remote.ts";
 
 let exitHook = false;
 
@@ -76,6 +77,7 @@ function startEmbedded(options: InitOptions | undefined): StartedDriver {
     currentTask: () => undefined,
     makeActorHandle,
   });
+  setJobRuntimeEnv(c, o.runtimeEnv);
   if (!exitHook) {
     exitHook = true;
     // process.exit() skips async shutdown: unlink the shm segment synchronously at least.

@@ -9,9 +9,12 @@ import {
   compileActorOptions,
   compileTaskOptions,
 } from "../options/compile.ts";
+import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import type { ActorOptions, MethodOptions, TaskOptions } from "../options/types.ts";
+import { needsHost } from "../runtime-env/env-key.ts";
 import { type ActorHandleBase, type ActorMethods, actorMethods, makeActorHandle } from "./actor-handle.ts";
 import { ensureCore } from "./context.ts";
+import type { Core } from "./core.ts";
 import { describe } from "./function-registry.ts";
 import { ObjectRefGenerator } from "./object-ref-generator.ts";
 import type { FunctionDescriptor } from "./protocol.ts";
@@ -86,10 +89,13 @@ class RemoteFunctionImpl {
     this.#opts = opts;
   }
 
+  #job: JobApplied<CompiledTaskOptions> | undefined;
+
   remote(...args: unknown[]): unknown {
     const core = ensureCore();
     const env = mergeEnv(core.jobEnv, this.#opts.runtimeEnv?.envVars);
-    const { taskId, refs } = core.submitTask(this.#desc, this.#opts, args, env);
+    this.#job = withJobEnv(core, this.#opts, this.#job);
+    const { taskId, refs } = core.submitTask(this.#desc, this.#job.opts, args, env);
     if (this.#desc.generator) return new ObjectRefGenerator(core, taskId);
     return this.#opts.numReturns === 1 ? refs[0] : refs;
   }
@@ -110,10 +116,13 @@ class ActorClassImpl {
     this.#methods = methods;
   }
 
+  #job: JobApplied<CompiledActorOptions> | undefined;
+
   remote(...args: unknown[]): unknown {
     const core = ensureCore();
     const env = mergeEnv(core.jobEnv, this.#opts.runtimeEnv?.envVars);
-    const { actorId, namespace } = core.createActor(this.#desc, this.#opts, this.#methods, args, env);
+    this.#job = withJobEnv(core, this.#opts, this.#job);
+    const { actorId, namespace } = core.createActor(this.#desc, this.#job.opts, this.#methods, args, env);
     const { methods, generators } = this.#methods;
     return makeActorHandle(
       { actorId, className: this.#desc.name, methods, generators, name: this.#opts.name, namespace },
@@ -124,6 +133,40 @@ class ActorClassImpl {
   options(opts: ActorOptions): ActorClassImpl {
     return new ActorClassImpl(this.#desc, compileActorOptions(opts, this.#opts), this.#methods);
   }
+}
+
+/** The job-level runtime environment of each driver's core that changes the process (`init`). */
+const jobRuntimeEnvs = new WeakMap<Core, CompiledRuntimeEnv>();
+
+/**
+ * Records the job's `runtimeEnv` for the driver's `core`: its `workingDir`/`excludes`/`packages`/
+ * `config` apply to every task and actor submitted there, field by field under their own.
+ */
+export function setJobRuntimeEnv(core: Core, env: CompiledRuntimeEnv | undefined): void {
+  if (needsHost(env)) jobRuntimeEnvs.set(core, env);
+}
+
+/** Options with the job's environment applied, remembered for the core they were made for. */
+interface JobApplied<O> {
+  readonly core: Core;
+  readonly opts: O;
+}
+
+/**
+ * The options to submit with on `core`: unchanged without a job-level environment, else with a
+ * runtime environment whose fields are the job's overridden by the options' own (`envVars` are
+ * merged separately, in `mergeEnv`). Computed once per options object and core.
+ */
+function withJobEnv<O extends { readonly runtimeEnv: CompiledRuntimeEnv | undefined }>(
+  core: Core,
+  opts: O,
+  last: JobApplied<O> | undefined,
+): JobApplied<O> {
+  if (last !== undefined && last.core === core) return last;
+  const job = jobRuntimeEnvs.get(core);
+  if (job === undefined) return { core, opts };
+  const runtimeEnv = Object.freeze({ ...job, ...opts.runtimeEnv });
+  return { core, opts: Object.freeze({ ...opts, runtimeEnv }) };
 }
 
 function mergeEnv(

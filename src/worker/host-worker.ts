@@ -6,10 +6,11 @@
  *
  * Messages posted before the environment is built and the child started are queued. If the
  * environment cannot be built, every task sent here is answered with the `RuntimeEnvSetupError`
- * (not retried), and the worker is never reused.
+ * (not retried), an actor's creation with an `ActorDiedError` caused by it, and the worker is never
+ * reused.
  */
 import type { Subprocess } from "bun";
-import type { RuntimeEnvSetupError } from "../errors.ts";
+import { ActorDiedError, type RuntimeEnvSetupError } from "../errors.ts";
 import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import { toPayload } from "../runtime/payload.ts";
 import { buildEnv } from "../runtime-env/build-env.ts";
@@ -148,7 +149,7 @@ export class HostWorker extends EventTarget {
     queueMicrotask(() => this.dispatchEvent(Object.assign(new Event("close"), { code })));
   }
 
-  /** Answers every task in `batch` with the setup error. */
+  /** Answers every task in `batch` with the setup error, and every actor creation with its death. */
   #refuse(batch: Batch): void {
     const err = this.#error as RuntimeEnvSetupError;
     const out: Batch = [];
@@ -162,7 +163,18 @@ export class HostWorker extends EventTarget {
         fatal: true,
       });
     for (const m of batch) {
-      if (m.t === "task") fail(m.taskId as string);
+      if (m.t === "actor") {
+        const cls = (m.cls as { name?: string } | undefined)?.name ?? "actor";
+        const died = new ActorDiedError(
+          `Actor ${cls} died: its runtime environment could not be set up: ${err.message}`,
+          { cause: err },
+        );
+        out.push({
+          t: "actorFailed",
+          actorId: m.actorId,
+          error: toPayload(serialize(died, "error"), undefined, () => -1),
+        });
+      } else if (m.t === "task") fail(m.taskId as string);
       else if (m.t === "tasks") forEachItem(m.cols as Columns, (taskId) => fail(taskId));
     }
     if (out.length > 0) queueMicrotask(() => this.dispatchEvent(new MessageEvent("message", { data: out })));

@@ -63,9 +63,9 @@ export class WorkerPool {
     return w;
   }
 
-  /** A worker of its own for an actor. */
-  takeForActor(actorId: string): WorkerProc {
-    const w = this.take();
+  /** A worker of its own for an actor, in the actor's runtime environment (kept for its life). */
+  takeForActor(actorId: string, env?: CompiledRuntimeEnv): WorkerProc {
+    const w = this.take(env);
     w.state = "ACTOR";
     w.actorId = actorId;
     return w;

@@ -1,0 +1,131 @@
+/**
+ * Runtime environments for actors and at the job level (`init({ runtimeEnv })`), through the real
+ * binary: an actor with `workingDir`/`packages` lives in a worker host of that environment, a setup
+ * failure kills it with the setup error as cause, and the job's environment applies to every task
+ * and actor that does not set its own. Each script gets its own environment cache. No network.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PRELUDE } from "../fixtures/tasks-job-runner.ts";
+import { runScript, type TempDir, tempDir } from "../harness.ts";
+
+setDefaultTimeout(60_000);
+
+/** Two project directories, `app/` and `other/`, each with a `data.txt` naming it. */
+function makeFixtures(dir: string): void {
+  for (const name of ["app", "other"]) {
+    mkdirSync(join(dir, name), { recursive: true });
+    writeFileSync(join(dir, name, "data.txt"), `${name}\n`);
+  }
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the script printed.
+async function run(dir: TempDir, source: string): Promise<any> {
+  const r = await runScript(dir.path, "job.ts", PRELUDE + source, [], {
+    env: { RAYTS_ENV_CACHE: join(dir.path, "env-cache") },
+    timeoutMs: 60_000,
+  });
+  const line = r.stdout.split("\n").find((l) => l.startsWith("@@RESULT "));
+  if (r.code !== 0 || line === undefined) {
+    throw new Error(
+      `The script exited ${r.code} without a report\n--- stderr\n${r.stderr}\n--- stdout\n${r.stdout}`,
+    );
+  }
+  return JSON.parse(line.slice("@@RESULT ".length));
+}
+
+const CLASSES = `
+class Probe {
+  n = 0;
+  async look() {
+    const fs = await import("node:fs");
+    this.n += 1;
+    return { cwd: process.cwd(), data: fs.readFileSync("data.txt", "utf8").trim(), n: this.n, own: process.env.OWN_VAR ?? null, job: process.env.JOB_VAR ?? null };
+  }
+}
+`;
+
+describe("runtimeEnv for actors", () => {
+  test("an actor with workingDir runs there for life, keeps its state across calls and sees its envVars", async () => {
+    await using dir = tempDir();
+    makeFixtures(dir.path);
+    const report = await run(
+      dir,
+      `${CLASSES}
+const { remote, get } = rayts;
+const P = remote(Probe);
+const a = P.options({ runtimeEnv: { workingDir: "./app", envVars: { OWN_VAR: "own" } } }).remote();
+report.first = await get(a.look.remote());
+report.second = await get(a.look.remote());
+const plain = P.remote();
+report.plain = await settle(() => get(plain.look.remote()));
+report.driverCwd = process.cwd();
+done();
+`,
+    );
+    const cache = join(dir.path, "env-cache");
+    expect(report.first).toMatchObject({ data: "app", n: 1, own: "own" });
+    expect(report.first.cwd.startsWith(cache)).toBe(true);
+    expect(report.second).toMatchObject({ cwd: report.first.cwd, data: "app", n: 2, own: "own" });
+    // The default environment: the driver's cwd, which has no data.txt.
+    expect(report.plain.error.message).toContain("data.txt");
+  });
+
+  test("an actor whose environment cannot be set up is dead: every call fails with ActorDiedError caused by RuntimeEnvSetupError", async () => {
+    await using dir = tempDir();
+    const report = await run(
+      dir,
+      `${CLASSES}
+const { remote, get } = rayts;
+const P = remote(Probe);
+const a = P.options({ runtimeEnv: { packages: ["./missing-package.tgz"] } }).remote();
+report.first = await settle(() => get(a.look.remote()));
+report.second = await settle(() => get(a.look.remote()));
+const f = remote(() => 1);
+report.ok = await get(f.remote());
+done();
+`,
+    );
+    for (const r of [report.first, report.second]) {
+      expect(r.error).toMatchObject({
+        name: "ActorDiedError",
+        ownClass: true,
+        causeName: "RuntimeEnvSetupError",
+      });
+      expect(r.error.causeMessage).toContain("missing-package.tgz");
+      expect(r.error.message).toContain("missing-package.tgz");
+    }
+    expect(report.ok).toBe(1);
+  });
+});
+
+describe("runtimeEnv at init", () => {
+  test("the job's workingDir applies to plain tasks and actors; a task's own workingDir overrides it; envVars merge", async () => {
+    await using dir = tempDir();
+    makeFixtures(dir.path);
+    const report = await run(
+      dir,
+      `${CLASSES}
+const { remote, get, init } = rayts;
+init({ runtimeEnv: { workingDir: "./app", envVars: { JOB_VAR: "job" } } });
+const look = remote(async () => {
+  const fs = await import("node:fs");
+  return { cwd: process.cwd(), data: fs.readFileSync("data.txt", "utf8").trim(), own: process.env.OWN_VAR ?? null, job: process.env.JOB_VAR ?? null };
+});
+report.task = await get(look.remote());
+report.actor = await get(remote(Probe).remote().look.remote());
+report.overridden = await get(look.options({ runtimeEnv: { workingDir: "./other", envVars: { OWN_VAR: "own" } } }).remote());
+report.varsOnly = await get(look.options({ runtimeEnv: { envVars: { OWN_VAR: "own" } } }).remote());
+done();
+`,
+    );
+    const cache = join(dir.path, "env-cache");
+    expect(report.task).toMatchObject({ data: "app", own: null, job: "job" });
+    expect(report.task.cwd.startsWith(cache)).toBe(true);
+    expect(report.actor).toMatchObject({ cwd: report.task.cwd, data: "app", n: 1, job: "job" });
+    expect(report.overridden).toMatchObject({ data: "other", own: "own", job: "job" });
+    expect(report.overridden.cwd).not.toBe(report.task.cwd);
+    expect(report.varsOnly).toMatchObject({ cwd: report.task.cwd, data: "app", own: "own", job: "job" });
+  });
+});
