@@ -12,12 +12,21 @@ import { runScript, type TempDir, tempDir } from "../harness.ts";
 
 setDefaultTimeout(60_000);
 
-/** Two project directories, `app/` and `other/`, each with a `data.txt` naming it. */
+/** Two project directories, `app/` and `other/`, each with a `data.txt` naming it, and `envpkg.tgz`. */
 function makeFixtures(dir: string): void {
   for (const name of ["app", "other"]) {
     mkdirSync(join(dir, name), { recursive: true });
     writeFileSync(join(dir, name, "data.txt"), `${name}\n`);
   }
+  const pkg = join(dir, "pkgsrc", "package");
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(
+    join(pkg, "package.json"),
+    JSON.stringify({ name: "envpkg", version: "1.0.0", main: "index.js" }),
+  );
+  writeFileSync(join(pkg, "index.js"), "module.exports = { answer: 42 };\n");
+  const r = Bun.spawnSync(["tar", "-czf", join(dir, "envpkg.tgz"), "-C", join(dir, "pkgsrc"), "package"]);
+  if (r.exitCode !== 0) throw new Error(`tar failed: ${r.stderr.toString()}`);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the script printed.
@@ -47,7 +56,7 @@ class Probe {
 `;
 
 describe("runtimeEnv for actors", () => {
-  test("an actor with workingDir runs there for life, keeps its state across calls and sees its envVars", async () => {
+  test("an actor with workingDir runs there for life, keeps its state across calls and sees its envVars; one with packages imports them by bare name", async () => {
     await using dir = tempDir();
     makeFixtures(dir.path);
     const report = await run(
@@ -58,6 +67,10 @@ const P = remote(Probe);
 const a = P.options({ runtimeEnv: { workingDir: "./app", envVars: { OWN_VAR: "own" } } }).remote();
 report.first = await get(a.look.remote());
 report.second = await get(a.look.remote());
+class Importer { async answer() { return (await import("envpkg")).default.answer; } }
+const withPkg = remote(Importer).options({ runtimeEnv: { packages: ["./envpkg.tgz"] } }).remote();
+report.pkg = await settle(() => get(withPkg.answer.remote()));
+report.pkgPlain = await settle(() => get(remote(Importer).remote().answer.remote()));
 const plain = P.remote();
 report.plain = await settle(() => get(plain.look.remote()));
 report.driverCwd = process.cwd();
@@ -68,6 +81,8 @@ done();
     expect(report.first).toMatchObject({ data: "app", n: 1, own: "own" });
     expect(report.first.cwd.startsWith(cache)).toBe(true);
     expect(report.second).toMatchObject({ cwd: report.first.cwd, data: "app", n: 2, own: "own" });
+    expect(report.pkg).toEqual({ value: 42 });
+    expect(report.pkgPlain.error).toBeDefined();
     // The default environment: the driver's cwd, which has no data.txt.
     expect(report.plain.error.message).toContain("data.txt");
   });
