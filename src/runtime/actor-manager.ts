@@ -128,21 +128,12 @@ export class ActorManager {
       this.#remote.create(spec, target);
       return;
     }
-    const rec: ActorRecord = {
+    const rec = newRecord(
       spec,
-      state: "PENDING",
-      worker: undefined,
-      alloc: undefined,
-      queue: [],
-      inflight: new Map(),
-      restarts: 0,
-      deps: 0,
-      death: undefined,
-      waitingPlacement: false,
       placementDemand,
-      demand: group === undefined ? spec.opts.demand : groupDemand(spec.opts.demand, group),
+      group === undefined ? spec.opts.demand : groupDemand(spec.opts.demand, group),
       group,
-    };
+    );
     this.#actors.set(spec.actorId, rec);
     const lost = this.#ctx.pinArgs(spec.argRefs, spec.contained);
     if (lost !== undefined) {
@@ -211,21 +202,7 @@ export class ActorManager {
   /** Creating an actor for a worker failed on the node (a taken name): the actor exists, dead. */
   failCreation(spec: ActorSpec, err: Error): void {
     if (this.#actors.has(spec.actorId)) return;
-    const rec: ActorRecord = {
-      spec,
-      state: "PENDING",
-      worker: undefined,
-      alloc: undefined,
-      queue: [],
-      inflight: new Map(),
-      restarts: 0,
-      deps: 0,
-      death: undefined,
-      waitingPlacement: false,
-      placementDemand: spec.opts.placementDemand,
-      demand: spec.opts.demand,
-      group: undefined,
-    };
+    const rec = newRecord(spec, spec.opts.placementDemand, spec.opts.demand, undefined);
     this.#actors.set(spec.actorId, rec);
     rec.state = "DEAD";
     rec.death = this.#ctx.errorPayload(
@@ -582,4 +559,28 @@ export class ActorManager {
     this.#actors.clear();
     this.#remote.closeAll();
   }
+}
+
+/** A new actor's record, pending placement. */
+function newRecord(
+  spec: ActorSpec,
+  placementDemand: Readonly<Record<string, number>>,
+  demand: Readonly<Record<string, number>>,
+  group: GroupPlacement | undefined,
+): ActorRecord {
+  return {
+    spec,
+    state: "PENDING",
+    worker: undefined,
+    alloc: undefined,
+    queue: [],
+    inflight: new Map(),
+    restarts: 0,
+    deps: 0,
+    death: undefined,
+    waitingPlacement: false,
+    placementDemand,
+    demand,
+    group,
+  };
 }

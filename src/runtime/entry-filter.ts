@@ -308,29 +308,32 @@ function endsAtBrace(source: string, start: number, first: string, after: number
   return false;
 }
 
+/** Tokens after which a newline does not end the statement (an operator or an opening bracket). */
+const CONTINUES_AFTER = new Set([
+  "=",
+  "+",
+  "-",
+  "*",
+  "/",
+  "%",
+  "&",
+  "|",
+  "^",
+  ",",
+  ".",
+  "?",
+  ":",
+  "<",
+  ">",
+  "!",
+  "=>",
+  "(",
+  "[",
+  "{",
+]);
+
 function continuesAfter(prev: string): boolean {
-  return [
-    "=",
-    "+",
-    "-",
-    "*",
-    "/",
-    "%",
-    "&",
-    "|",
-    "^",
-    ",",
-    ".",
-    "?",
-    ":",
-    "<",
-    ">",
-    "!",
-    "=>",
-    "(",
-    "[",
-    "{",
-  ].includes(prev);
+  return CONTINUES_AFTER.has(prev);
 }
 
 function lastNonSpace(source: string, at: number): number {
