@@ -3,7 +3,7 @@
  * was expected; the peer turns it into an error answer.
  */
 import { InvalidMessageError } from "../transport/transport-errors.ts";
-import type { NodeReport, RegisterRequest } from "./cluster-protocol.ts";
+import type { NodeReport, RegisterRequest, ViewNode } from "./cluster-protocol.ts";
 
 function fail(path: string, expected: string, value: unknown): never {
   throw new InvalidMessageError(
@@ -68,4 +68,20 @@ export function registerRequest(m: Record<string, unknown>): RegisterRequest {
     hostname: str(m.hostname, "hostname"),
     report: report(m.report, "report"),
   };
+}
+
+/** The `nodes` of a `view` message. */
+export function viewNodes(value: unknown, path: string): ViewNode[] {
+  if (!Array.isArray(value)) fail(path, "an array of nodes", value);
+  return value.map((v: unknown, i) => {
+    if (typeof v !== "object" || v === null) fail(`${path}[${i}]`, "a node", v);
+    const n = v as Record<string, unknown>;
+    return {
+      nodeId: str(n.nodeId, `${path}[${i}].nodeId`, 64),
+      address: str(n.address, `${path}[${i}].address`),
+      hostname: str(n.hostname, `${path}[${i}].hostname`),
+      total: amounts(n.total, `${path}[${i}].total`),
+      available: amounts(n.available, `${path}[${i}].available`),
+    };
+  });
 }

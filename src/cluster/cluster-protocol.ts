@@ -8,6 +8,9 @@
  * - `heartbeat` (one-way, node → head, every `heartbeatMs`): `{ nodeId, report }`.
  * - `status` (request, anyone → head): the reply is {@link ClusterStatus}.
  * - `dead` (one-way, head → node): the head declared the node dead; the node exits.
+ * - `view` (one-way, head → node): `{ nodes: ViewNode[] }`, every alive node (the head's own and the
+ *   receiver included) with its last reported resources; sent to every node each heartbeat period
+ *   and at once when a node joins or dies. Each node builds its cluster view from the last one.
  */
 
 /** What a node says about itself with each heartbeat. */
@@ -38,6 +41,18 @@ export interface RegisterReply {
   readonly heartbeatMs: number;
   /** Silence after which the head declares the node dead. */
   readonly deadAfterMs: number;
+  /** The alive nodes (this one included), until the first `view` message. */
+  readonly view: readonly ViewNode[];
+}
+
+/** One alive node as the head tells every node about it (`view`). */
+export interface ViewNode {
+  readonly nodeId: string;
+  /** Where the node listens (`host:port`): its port serves the `NodeApi` and `/objects/:id`. */
+  readonly address: string;
+  readonly hostname: string;
+  readonly total: Readonly<Record<string, number>>;
+  readonly available: Readonly<Record<string, number>>;
 }
 
 /** `alive` until declared dead; a dead node never comes back (it joins again under a new id). */

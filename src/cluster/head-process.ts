@@ -67,7 +67,12 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   }
   process.on("exit", () => node.close());
   service.addOwnNode({ nodeId: node.nodeId, pid: process.pid, report: () => nodeReport(node) });
-  const links = new NodeLinks({ table: service.table, node, token, log: (line) => log.write(line) });
+  const links = new NodeLinks({
+    source: { alive: () => service.table.view() },
+    node,
+    token,
+    log: (line) => log.write(line),
+  });
   node.cluster = links;
   const drivers = new DriverService(node, (line) => log.write(line));
   service.serveObjects(node.store);

@@ -1,7 +1,10 @@
 /**
  * The cluster side of `rayts head` [Ray's GCS server]: the port nodes join through, the node table,
  * and the failure detector. Nodes register and heartbeat over the control socket; a node whose socket
- * closes, or that stays silent past the limit, is declared dead and logged.
+ * closes, or that stays silent past the limit, is declared dead and logged. Every heartbeat period,
+ * and at once when a node joins or dies, the head sends every node the alive nodes (`view`), from
+ * which each node builds its view of the cluster (`node-links.ts`); a joining node gets the first
+ * one in its register reply.
  *
  * HTTP routes (all behind the token): `GET /api/hello` (who is this), `GET /api/status`.
  */
@@ -158,6 +161,7 @@ export class HeadService {
       const dead = this.table.markDead(nodeId, `connection closed (${reason})`);
       if (dead !== undefined && this.#state === "RUNNING") {
         this.#options.log(`Node ${dead.nodeId} at ${dead.address} is dead: ${dead.reason}`);
+        this.#broadcastView();
       }
     });
   }
@@ -169,11 +173,21 @@ export class HeadService {
     this.#options.log(
       `Node ${request.nodeId} joined from ${request.address} (pid ${request.pid} on ${request.hostname}, ${cpus} CPU)`,
     );
+    // The joining node gets the view in its reply (it cannot route messages before that).
+    this.#broadcastView(request.nodeId);
     return {
       sessionName: this.#options.sessionName,
       heartbeatMs: this.#heartbeatMs,
       deadAfterMs: this.#deadAfterMs,
+      view: this.table.view(),
     };
+  }
+
+  /** Sends every node (except `skip`) the alive nodes. */
+  #broadcastView(skip?: string): void {
+    if (this.#peers.size === 0) return;
+    const nodes = this.table.view();
+    for (const [nodeId, peer] of this.#peers) if (nodeId !== skip) peer.send({ t: "view", nodes });
   }
 
   #tick(): void {
@@ -187,5 +201,6 @@ export class HeadService {
         peer.close(`declared dead: ${dead.reason}`);
       }
     }
+    this.#broadcastView();
   }
 }

@@ -1,13 +1,17 @@
 /**
  * The cluster side of `rayts node`: the node's membership in the cluster. It registers with the head
  * over the control socket, sends a heartbeat with its report every `heartbeatMs`, and tells its owner
- * once when the membership ends (the head went away, or declared this node dead).
+ * once when the membership ends (the head went away, or declared this node dead). It keeps the last
+ * view of the cluster the head sent (`view` messages; the first in the register reply), the source
+ * of this node's `NodeLinks`.
  */
 import { hostname } from "node:os";
 import { connectPeer } from "../transport/client-peer.ts";
 import { routeMessages } from "../transport/message-router.ts";
 import type { Peer } from "../transport/peer.ts";
-import type { NodeReport, RegisterReply } from "./cluster-protocol.ts";
+import * as check from "./_validate.ts";
+import type { NodeReport, RegisterReply, ViewNode } from "./cluster-protocol.ts";
+import type { NodeSource } from "./node-links.ts";
 
 /** Options of {@link NodeAgent.join}. */
 export interface JoinOptions {
@@ -26,8 +30,9 @@ export interface JoinOptions {
 
 type AgentState = "JOINED" | "LEFT";
 
-export class NodeAgent {
+export class NodeAgent implements NodeSource {
   readonly reply: RegisterReply;
+  #view: readonly ViewNode[];
   readonly #peer: Peer;
   readonly #timer: ReturnType<typeof setInterval>;
   #state: AgentState = "JOINED";
@@ -35,6 +40,7 @@ export class NodeAgent {
   private constructor(peer: Peer, reply: RegisterReply, options: JoinOptions) {
     this.#peer = peer;
     this.reply = reply;
+    this.#view = check.viewNodes(reply.view, "view");
     const lost = (reason: string) => {
       if (this.#state === "LEFT") return;
       this.#leave();
@@ -43,6 +49,13 @@ export class NodeAgent {
     peer.onMessage(
       routeMessages({
         dead: (m) => lost(`the head declared this node dead: ${String(m.reason)}`),
+        view: (m) => {
+          try {
+            this.#view = check.viewNodes(m.nodes, "nodes");
+          } catch (err) {
+            options.log(`Ignored a bad cluster view from the head: ${(err as Error).message}`);
+          }
+        },
       }),
     );
     peer.onClose((reason) => lost(`the connection to the head at ${options.head} closed: ${reason}`));
@@ -76,6 +89,11 @@ export class NodeAgent {
 
   get state(): AgentState {
     return this.#state;
+  }
+
+  /** The alive nodes as the head last told (none once this node left the cluster). */
+  alive(): readonly ViewNode[] {
+    return this.#state === "LEFT" ? [] : this.#view;
   }
 
   /** Leaves the cluster (the head sees the socket close and marks this node dead at once). */

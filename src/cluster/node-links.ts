@@ -1,28 +1,39 @@
 /**
- * The head's node's view of the other nodes [Ray's cluster resource view plus raylet-to-raylet
- * clients]: who is alive and what they have comes from the head's node table; a link to a node is
- * opened the first time work goes there, as a driver connection (`driver-service.ts` on that node)
- * with a caller id of its own, and the node's shm segment attached when it runs on this machine.
- * A link that closes marks its node dead for this view at once (before the head's failure detector
- * notices), so retried work goes elsewhere.
+ * A node's view of the other nodes [Ray's cluster resource view plus raylet-to-raylet clients], on
+ * every node of a cluster: who is alive and what they have comes from a {@link NodeSource} (the
+ * head's node table on the head's node, the view the head pushes on the others); a link to a node
+ * is opened the first time work goes there, as a driver connection (`driver-service.ts` on that
+ * node, or on the head's port for the head's node) with a caller id of its own, and the node's shm
+ * segment attached when it runs on this machine. A node never links to itself. A link that closes
+ * marks its node dead for this view at once (before the head's failure detector notices), so
+ * retried work goes elsewhere.
  *
  * @example
- * node.cluster = new NodeLinks({ table: service.table, node, token, log });
+ * node.cluster = new NodeLinks({ source: { alive: () => service.table.view() }, node, token, log });
  */
 import { hostname } from "node:os";
-import { NodeDiedError } from "../errors.ts";
+import { NodeDiedError, RaytsError } from "../errors.ts";
 import type { Node } from "../node.ts";
 import { PeerLink } from "../runtime/peer-link.ts";
 import type { ClusterView, NodeView, RemoteLink } from "../scheduler/cluster-view.ts";
 import { ShmArena } from "../store/shm-arena.ts";
 import { connectPeer } from "../transport/client-peer.ts";
+import type { ViewNode } from "./cluster-protocol.ts";
 import type { DriverWelcome } from "./driver-service.ts";
-import type { NodeTable } from "./node-table.ts";
+
+/**
+ * Where a node learns who is alive: the head's node table (on the head's node) or the last view the
+ * head pushed (`view` messages, see `node-agent.ts`).
+ */
+export interface NodeSource {
+  /** Every alive node with its last reported resources (the asking node may be among them). */
+  alive(): readonly ViewNode[];
+}
 
 /** Options of {@link NodeLinks}. */
 export interface NodeLinksOptions {
-  readonly table: NodeTable;
-  /** The node forwarding work (the head's own node). */
+  readonly source: NodeSource;
+  /** The node forwarding work (this process's node). */
   readonly node: Node;
   /** The cluster token. */
   readonly token: string;
@@ -101,14 +112,9 @@ export class NodeLinks implements ClusterView {
   others(): NodeView[] {
     const self = this.#options.node.nodeId;
     const out: NodeView[] = [];
-    for (const n of this.#options.table.alive()) {
+    for (const n of this.#options.source.alive()) {
       if (n.nodeId === self || this.#lost.has(n.nodeId)) continue;
-      out.push({
-        nodeId: n.nodeId,
-        address: n.address,
-        total: n.report.total,
-        available: n.report.available,
-      });
+      out.push(n);
     }
     return out;
   }
@@ -128,16 +134,20 @@ export class NodeLinks implements ClusterView {
     return p;
   }
 
-  /** Closes every link (the head is stopping). */
+  /** Closes every link (this node is stopping). */
   close(): void {
     this.#closing = true;
     for (const p of this.#links.values())
-      void p.then((l) => l.api.close("the head is stopping")).catch(() => {});
+      void p.then((l) => l.api.close("the node is stopping")).catch(() => {});
   }
 
   async #open(nodeId: string): Promise<Link> {
+    if (nodeId === this.#options.node.nodeId) {
+      throw new RaytsError(`Node ${nodeId} is this node: work for it runs here, not through a link`);
+    }
+    if (this.#closing) throw new NodeDiedError(`Not linking to node ${nodeId}: this node is stopping`);
     if (this.#lost.has(nodeId)) throw new NodeDiedError(`Node ${nodeId} died`);
-    const entry = this.#options.table.alive().find((n) => n.nodeId === nodeId);
+    const entry = this.#options.source.alive().find((n) => n.nodeId === nodeId);
     if (entry === undefined) throw new NodeDiedError(`Node ${nodeId} is not alive`);
     const peer = await connectPeer(entry.address, { token: this.#options.token });
     let welcome: DriverWelcome;

@@ -17,6 +17,7 @@ import { DriverService } from "./driver-service.ts";
 import { forwardArgs } from "./forward-args.ts";
 import { nodeReport, startLocalNode } from "./local-node.ts";
 import { NodeAgent } from "./node-agent.ts";
+import { NodeLinks } from "./node-links.ts";
 import { ProcessLog } from "./process-log.ts";
 import {
   createSession,
@@ -78,7 +79,7 @@ async function serve(
   const log = new ProcessLog(logPath(session, "node", process.pid), "node", !detached);
   const node = startLocalNode(flags);
   process.on("exit", () => node.close());
-  // The head's node submits work here the way drivers submit it to the head's node.
+  // Other nodes submit work here the way drivers submit it to the head's node.
   const callers = new DriverService(node, (line) => log.write(line));
   let server: TransportServer;
   try {
@@ -103,12 +104,14 @@ async function serve(
   const shutdown = onShutdown(async () => {
     log.write("Stopping");
     agent?.close();
+    links?.close();
     callers.close();
     await server.stop();
     node.close();
     if (pidFile !== undefined) rmSync(pidFile, { force: true });
   });
   let agent: NodeAgent | undefined;
+  let links: NodeLinks | undefined;
   try {
     agent = await NodeAgent.join({
       head,
@@ -130,6 +133,9 @@ async function serve(
       { cause: err },
     );
   }
+  // Work submitted here (by tasks on this node, or forwarded) may go to any node the head reports.
+  links = new NodeLinks({ source: agent, node, token, log: (line) => log.write(line) });
+  node.cluster = links;
   pidFile = writeProcessRecord(session, {
     role: "node",
     pid: process.pid,

@@ -10,6 +10,7 @@ import type {
   NodeState,
   NodeStatus,
   RegisterRequest,
+  ViewNode,
 } from "./cluster-protocol.ts";
 
 /** A node id the head does not know, or a node it already declared dead. */
@@ -109,6 +110,17 @@ export class NodeTable {
     const out: Array<{ nodeId: string; address: string; report: NodeReport }> = [];
     for (const [nodeId, e] of this.#entries) {
       if (e.state === "ALIVE") out.push({ nodeId, address: e.request.address, report: e.report });
+    }
+    return out;
+  }
+
+  /** Every alive node as the head tells the nodes about it (`view`). */
+  view(): ViewNode[] {
+    const out: ViewNode[] = [];
+    for (const [nodeId, e] of this.#entries) {
+      if (e.state !== "ALIVE") continue;
+      const { address, hostname } = e.request;
+      out.push({ nodeId, address, hostname, total: e.report.total, available: e.report.available });
     }
     return out;
   }

@@ -1,9 +1,10 @@
 /**
  * What a node's scheduler sees of the other nodes of its cluster: who is alive with which resources,
- * and a link to submit work to one of them. The head's node has one (built from the head's node
- * table, see `cluster/node-links.ts`): it answers `nodes()` and the cluster's resources, places
- * tasks and actors on other nodes (`forward-task.ts`, `runtime/remote-actors.ts`); other nodes and the embedded cluster have none and run
- * everything locally.
+ * and a link to submit work to one of them. Every node of a running cluster has one
+ * (`cluster/node-links.ts`: from the head's node table on the head's node, from the view the head
+ * pushes on the others): it answers `nodes()` and the cluster's resources, places tasks and actors
+ * on other nodes (`place-task.ts`, `forward-task.ts`, `runtime/remote-actors.ts`); the embedded
+ * cluster has none and runs everything locally.
  */
 import type { CallerId } from "../runtime/node-api.ts";
 import type { PeerLink } from "../runtime/peer-link.ts";
@@ -14,6 +15,7 @@ export interface NodeView {
   readonly nodeId: string;
   /** Where the node listens (`host:port`). */
   readonly address: string;
+  readonly hostname: string;
   readonly total: Readonly<Record<string, number>>;
   readonly available: Readonly<Record<string, number>>;
 }
@@ -38,7 +40,7 @@ export interface RemoteLink {
 }
 
 export interface ClusterView {
-  /** The other nodes believed alive. */
+  /** The other nodes believed alive (never this node). */
   others(): NodeView[];
   /** The link to `nodeId`, opened on first use; rejects when the node cannot be reached. */
   link(nodeId: string): Promise<RemoteLink>;

@@ -2,7 +2,8 @@
  * Running one task on another node [Ray's spillback lease, simplified]: once its arguments are ready
  * here, they are put on the other node under the same object ids, the spec is submitted there (its
  * return ids are the same object ids), and when the other node has the returns they are copied into
- * this node's store and sealed here, where the caller waits for them.
+ * this node's store and sealed here, where the caller waits for them. The task arrives pinned to
+ * the other node (hard affinity), so it runs there and is not placed again.
  *
  * Both nodes are on one machine, so shm payloads cross by memory copy through the other node's
  * segment attached in this process: an argument's block is copied into a block allocated in the
@@ -16,7 +17,7 @@
  * `putObject`, results are pulled with `GET /objects/:id` straight into a block of this node's store.
  */
 import { NodeDiedError, RaytsError } from "../errors.ts";
-import type { ObjectValue, Payload } from "../runtime/protocol.ts";
+import type { ObjectValue, Payload, TaskSpec } from "../runtime/protocol.ts";
 import { pullObject, pushObject } from "../transport/object-pull.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
 import type { RemoteLink } from "./cluster-view.ts";
@@ -108,10 +109,20 @@ async function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Pr
     args = http ? await pushed(ctx, link, `args-${spec.taskId}`, args) : toRemote(ctx, link, args);
     if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
   }
-  link.api.submitTask(link.caller, args === spec.args ? spec : { ...spec, args });
+  link.api.submitTask(link.caller, { ...spec, args, opts: pinnedTo(spec.opts, link.nodeId) });
   // The submission pinned the arguments there; this node's hold on them is no longer needed.
   if (argIds.length > 0) link.api.removeRefs(link.caller, argIds);
   return link.api.getObjects(link.caller, rec.returnIds, undefined);
+}
+
+/**
+ * The options a forwarded task carries: its placement is decided, so it arrives with hard affinity
+ * to the node it was sent to, which runs it there instead of placing it again (a `SPREAD` task would
+ * otherwise move on). Placement-group scheduling is kept as it is.
+ */
+function pinnedTo(opts: TaskSpec["opts"], nodeId: string): TaskSpec["opts"] {
+  if (typeof opts.scheduling === "object" && "placementGroup" in opts.scheduling) return opts;
+  return { ...opts, scheduling: { nodeId, soft: false } };
 }
 
 /** A local payload as the other node can store it. */

@@ -19,7 +19,7 @@ export interface NodeContext {
   readonly pool: WorkerPool;
   readonly streams: StreamTable;
   readonly placementGroups: PlacementGroupManager;
-  /** The other nodes work may be forwarded to (none outside a cluster's head). */
+  /** The other nodes work may be forwarded to (none on the embedded cluster). */
   readonly cluster: ClusterView | undefined;
   /** Counts one reference to `id` for `caller` (returned refs the caller holds from the start). */
   holdFor(caller: CallerId, id: string): void;

@@ -1,35 +1,147 @@
 /**
- * Where a task runs: here (undefined), on another alive node (its id), or nowhere (an error to fail
- * it with). Hard node affinity names the node; DEFAULT work that can never fit this node spills to
- * a node whose totals fit, preferring one with the resources free now.
+ * Where a task runs [Ray's cluster task manager policies, simplified]: here (undefined), on another
+ * alive node (its id), or nowhere (an error to fail it with). Every node of a cluster places the work
+ * submitted to it the same way, from its `ClusterView`:
+ *
+ * - Hard node affinity names the node (this one runs it here); an unknown or dead node is
+ *   `TaskUnschedulableError`. Soft affinity to a node that is not alive falls back to the default.
+ * - `DEFAULT` is local first: work this node can ever fit stays here; work it can never fit spills
+ *   to the best-fitting other node (see {@link Placer.bestFit}).
+ * - `SPREAD` goes round-robin over the alive nodes whose totals fit, this one included, skipping
+ *   nodes without the resources free now unless none has them (Ray's spread policy).
+ *
+ * Other nodes' free resources are as of their last report (up to a heartbeat old); a {@link Placer}
+ * counts the work it sent to a node against that report until the next one, so a burst of spilled
+ * tasks does not all go to the node that looked emptiest.
  */
 import { TaskUnschedulableError } from "../errors.ts";
+import type { NodeView } from "./cluster-view.ts";
 import type { NodeContext } from "./node-context.ts";
 import { ResourceSet } from "./resource-set.ts";
 import type { TaskRecord } from "./task-record.ts";
 
-/** Where `rec` should run (see the module comment). */
-export function placeTask(ctx: NodeContext, rec: TaskRecord): string | undefined | Error {
-  const spec = rec.spec;
-  const sched = spec.opts.scheduling;
-  const forwardable = !spec.fn.generator && spec.contained.length === 0 && rec.group === undefined;
-  const others = ctx.cluster?.others() ?? [];
-  if (typeof sched === "object" && "nodeId" in sched && sched.nodeId !== ctx.nodeId) {
-    const alive = others.some((n) => n.nodeId === sched.nodeId);
-    if (alive && forwardable) return sched.nodeId;
-    if (sched.soft) return undefined;
-    return new TaskUnschedulableError(
-      alive
-        ? `Task ${spec.name} cannot be scheduled on node ${sched.nodeId}: generator tasks and tasks with refs nested in their arguments do not run on another node yet; pin it to this node or set soft: true`
-        : `Task ${spec.name} cannot be scheduled: node ${sched.nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
-    );
+/** Where work goes: this node (undefined), another node's id, or the error that fails it. */
+export type Placement = string | undefined | Error;
+
+/** A node as a placement choice sees it: its totals and what is free (after this placer's debits). */
+interface Candidate {
+  readonly nodeId: string;
+  readonly total: Readonly<Record<string, number>>;
+  readonly available: Readonly<Record<string, number>>;
+}
+
+/** Placement state of one node's manager: the spread cursor and the work sent since the last reports. */
+export class Placer {
+  readonly #ctx: NodeContext;
+  #spreadNext = 0;
+  /** Demand sent to a node, keyed by the `available` record of its last report (a new report resets it). */
+  readonly #debits = new WeakMap<object, Record<string, number>>();
+
+  constructor(ctx: NodeContext) {
+    this.#ctx = ctx;
   }
-  if (!forwardable || others.length === 0 || ctx.resources.isFeasible(rec.demand)) return undefined;
-  let fits: string | undefined;
-  for (const n of others) {
-    if (!ResourceSet.of(n.total).covers(rec.demand)) continue;
-    if (ResourceSet.of(n.available).covers(rec.demand)) return n.nodeId;
-    fits ??= n.nodeId;
+
+  /** Where `rec` should run (see the module comment). */
+  placeTask(rec: TaskRecord): Placement {
+    const ctx = this.#ctx;
+    const spec = rec.spec;
+    const sched = spec.opts.scheduling;
+    const forwardable = !spec.fn.generator && spec.contained.length === 0 && rec.group === undefined;
+    if (typeof sched === "object" && "nodeId" in sched) {
+      if (sched.nodeId === ctx.nodeId) return undefined;
+      const alive = ctx.cluster?.others().some((n) => n.nodeId === sched.nodeId) === true;
+      if (alive && forwardable) return this.sent(sched.nodeId, rec.demand);
+      if (!sched.soft) {
+        return new TaskUnschedulableError(
+          alive
+            ? `Task ${spec.name} cannot be scheduled on node ${sched.nodeId}: generator tasks and tasks with refs nested in their arguments do not run on another node yet; pin it to this node or set soft: true`
+            : `Task ${spec.name} cannot be scheduled: node ${sched.nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
+        );
+      }
+    }
+    if (!forwardable || ctx.cluster === undefined) return undefined;
+    if (sched === "SPREAD") return this.spread(rec.demand);
+    if (ctx.resources.isFeasible(rec.demand)) return undefined;
+    return this.bestFit(rec.demand);
   }
-  return fits;
+
+  /**
+   * The next node round-robin among the alive nodes whose totals cover `demand` (this node is
+   * undefined), the first from the cursor with `demand` free now, else the one at the cursor.
+   */
+  spread(demand: ResourceSet): string | undefined {
+    const ctx = this.#ctx;
+    const self: Candidate = {
+      nodeId: ctx.nodeId,
+      total: ctx.resources.total(),
+      available: ctx.resources.available(),
+    };
+    const nodes = [self, ...this.#candidates()].filter((n) => ResourceSet.of(n.total).covers(demand));
+    if (nodes.length === 0) return undefined;
+    const start = this.#spreadNext % nodes.length;
+    let pick = nodes[start] as Candidate;
+    for (let i = 0; i < nodes.length; i++) {
+      const n = nodes[(start + i) % nodes.length] as Candidate;
+      if (ResourceSet.of(n.available).covers(demand)) {
+        pick = n;
+        this.#spreadNext = start + i + 1;
+        break;
+      }
+    }
+    if (pick === nodes[start]) this.#spreadNext = start + 1;
+    return pick.nodeId === ctx.nodeId ? undefined : this.sent(pick.nodeId, demand);
+  }
+
+  /**
+   * The other node that fits `demand` best, or undefined when no other node's totals cover it: the
+   * one left with the largest share free after taking `demand` (the smallest share over the
+   * resources it asks for, CPU for an empty demand), so nodes with the resources free now come
+   * before nodes that would queue it, and among those the least loaded one wins.
+   */
+  bestFit(demand: ResourceSet): string | undefined {
+    const want = demand.toRecord();
+    const keys = Object.keys(want);
+    if (keys.length === 0) keys.push("CPU");
+    let best: string | undefined;
+    let bestScore = Number.NEGATIVE_INFINITY;
+    for (const n of this.#candidates()) {
+      if (!ResourceSet.of(n.total).covers(demand)) continue;
+      let score = Number.POSITIVE_INFINITY;
+      for (const k of keys) {
+        const total = n.total[k] ?? 0;
+        const left = (n.available[k] ?? 0) - (want[k] ?? 0);
+        score = Math.min(score, total > 0 ? left / total : 0);
+      }
+      if (score > bestScore) {
+        best = n.nodeId;
+        bestScore = score;
+      }
+    }
+    return best === undefined ? undefined : this.sent(best, demand);
+  }
+
+  /** Counts `demand` against `nodeId`'s free resources until its next report; returns `nodeId`. */
+  sent(nodeId: string, demand: ResourceSet): string {
+    const view = this.#ctx.cluster?.others().find((n) => n.nodeId === nodeId);
+    if (view === undefined || demand.isEmpty()) return nodeId;
+    const debit = this.#debits.get(view.available) ?? {};
+    for (const [k, v] of Object.entries(demand.toRecord())) debit[k] = (debit[k] ?? 0) + v;
+    this.#debits.set(view.available, debit);
+    return nodeId;
+  }
+
+  /** The other nodes with this placer's debits taken off what they reported free. */
+  #candidates(): Candidate[] {
+    const others: NodeView[] = this.#ctx.cluster?.others() ?? [];
+    return others.map((n) => {
+      const debit = this.#debits.get(n.available);
+      if (debit === undefined) return n;
+      const available: Record<string, number> = {};
+      for (const [k, v] of Object.entries(n.available)) {
+        const left = v - (debit[k] ?? 0);
+        if (left > 0) available[k] = left;
+      }
+      return { nodeId: n.nodeId, total: n.total, available };
+    });
+  }
 }

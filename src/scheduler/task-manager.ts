@@ -15,7 +15,7 @@ import { envShapeSuffix, needsHost } from "../runtime-env/env-key.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
-import { placeTask } from "./place-task.ts";
+import { Placer } from "./place-task.ts";
 import { compileDemand, demandOf, type ShapeQueue, type TaskRecord } from "./task-record.ts";
 
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
@@ -32,11 +32,14 @@ export class TaskManager {
   readonly #tasks = new Map<string, TaskRecord>();
   readonly #queues = new Map<string, ShapeQueue>();
   readonly #warned = new Set<string>();
+  /** Where tasks go (this node or another), with its spread cursor. */
+  readonly #placer: Placer;
   #scheduling = false;
   #again = false;
 
   constructor(ctx: NodeContext) {
     this.#ctx = ctx;
+    this.#placer = new Placer(ctx);
   }
 
   get(taskId: string): TaskRecord | undefined {
@@ -101,7 +104,7 @@ export class TaskManager {
       this.#fail(rec, ctx.lostError(lostId));
       return;
     }
-    const placed = placeTask(this.#ctx, rec);
+    const placed = this.#placer.placeTask(rec);
     if (placed instanceof Error) {
       this.#fail(rec, placed);
       return;
@@ -162,7 +165,7 @@ export class TaskManager {
       if (rec.state === "FINISHED" || rec.cancelled) return;
       if (this.#retriesLeft(rec)) {
         rec.attempt++;
-        const placed = placeTask(this.#ctx, rec);
+        const placed = this.#placer.placeTask(rec);
         if (placed instanceof Error) {
           this.#fail(rec, placed);
           return;

@@ -1,0 +1,72 @@
+/**
+ * Work crosses nodes from every node: a real head and two nodes on port 0, each node holding the
+ * cluster view the head pushes. A task pinned to node B submits tasks that spill to the head's node
+ * or to node C (a resource only they have, 2 CPUs where B has 1: the best-fitting node), tasks pinned
+ * to the head's node and to C, and reads `nodes()` and `clusterResources()` for the whole cluster;
+ * `SPREAD` from the driver and from a task on B puts tasks on every node.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { resolve } from "node:path";
+import { startCluster, type TestCluster } from "../cluster-harness.ts";
+
+const TIMEOUT = 120_000;
+setDefaultTimeout(TIMEOUT);
+const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-routing-job.ts");
+
+function reportOf(out: { stdout: string; stderr: string }): Record<string, unknown> {
+  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+  if (line === undefined) throw new Error(`No report in the driver's output: ${out.stdout}\n${out.stderr}`);
+  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
+}
+
+function run(cluster: TestCluster, ...args: string[]) {
+  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
+}
+
+/** A head with 2 CPUs and `atHead`, node B with 1 CPU, node C with 4 CPUs and `atC`. */
+async function threeNodes() {
+  const cluster = await startCluster({ numCpus: 2, headArgs: ["--resources", '{"atHead":1}'] });
+  const b = await cluster.addNode({ numCpus: 1 });
+  const c = await cluster.addNode({ numCpus: 4, resources: { atC: 1 } });
+  const status = await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3);
+  const head = status.nodes.find((n) => n.isHead)!.nodeId;
+  return { cluster, head, b: b.nodeId, c: c.nodeId };
+}
+
+describe("work crosses nodes from every node", () => {
+  test("a task on node B spills, pins and asks for the cluster through B's view", async () => {
+    const { cluster, head, b, c } = await threeNodes();
+    await using _ = cluster;
+    const out = await run(cluster, "nested", b, head, c);
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    expect(reportOf(out)).toEqual({
+      self: b,
+      // Both the head's node (2 CPUs) and C (4 CPUs) fit; C is left with more free.
+      bestFit: c,
+      atHead: head,
+      atC: c,
+      pinnedHead: head,
+      pinnedC: c,
+      nodes: [head, b, c].sort(),
+      alive: true,
+      cpus: 7,
+      custom: [1, 1],
+    });
+  });
+
+  test("SPREAD from the driver and from a task on node B puts tasks on every node", async () => {
+    const { cluster, head, b, c } = await threeNodes();
+    await using _ = cluster;
+    const fromDriver = await run(cluster, "spread");
+    expect(fromDriver.stderr).toBe("");
+    const driverNodes = reportOf(fromDriver).nodes as string[];
+    expect(driverNodes).toHaveLength(9);
+    expect(new Set(driverNodes)).toEqual(new Set([head, b, c]));
+    const fromB = await run(cluster, "spread-from", b);
+    expect(fromB.stderr).toBe("");
+    const bNodes = reportOf(fromB).nodes as string[];
+    expect(bNodes).toHaveLength(9);
+    expect(new Set(bNodes)).toEqual(new Set([head, b, c]));
+  });
+});
