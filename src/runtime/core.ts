@@ -23,6 +23,8 @@ export interface TaskContext {
   readonly actorId: string | undefined;
   readonly gpuIds: readonly number[];
   readonly resources: Readonly<Record<string, number>>;
+  /** The environment variables it runs with (the job's merged with its own): inherited by what it submits. */
+  readonly envVars: Readonly<Record<string, string>> | undefined;
   cancelled: boolean;
   /** Set by the executor while it awaits the task: called when the task is cancelled. */
   onCancel?: () => void;

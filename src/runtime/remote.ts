@@ -93,7 +93,7 @@ class RemoteFunctionImpl {
 
   remote(...args: unknown[]): unknown {
     const core = ensureCore();
-    const env = mergeEnv(core.jobEnv, this.#opts.runtimeEnv?.envVars);
+    const env = mergeEnv(inheritedEnvVars(core), this.#opts.runtimeEnv?.envVars);
     this.#job = withJobEnv(core, this.#opts, this.#job);
     const { taskId, refs } = core.submitTask(this.#desc, this.#job.opts, args, env);
     if (this.#desc.generator) return new ObjectRefGenerator(core, taskId);
@@ -120,7 +120,7 @@ class ActorClassImpl {
 
   remote(...args: unknown[]): unknown {
     const core = ensureCore();
-    const env = mergeEnv(core.jobEnv, this.#opts.runtimeEnv?.envVars);
+    const env = mergeEnv(inheritedEnvVars(core), this.#opts.runtimeEnv?.envVars);
     this.#job = withJobEnv(core, this.#opts, this.#job);
     const { actorId, namespace } = core.createActor(this.#desc, this.#job.opts, this.#methods, args, env);
     const { methods, generators } = this.#methods;
@@ -135,12 +135,17 @@ class ActorClassImpl {
   }
 }
 
-/** The job-level runtime environment of each driver's core that changes the process (`init`). */
+/**
+ * The runtime environment that changes the process, per core, that work submitted there inherits:
+ * on a driver the job's (`init`), on a worker the environment of its worker host (that of the tasks
+ * or the actor it runs, fixed for its life).
+ */
 const jobRuntimeEnvs = new WeakMap<Core, CompiledRuntimeEnv>();
 
 /**
- * Records the job's `runtimeEnv` for the driver's `core`: its `workingDir`/`excludes`/`packages`/
- * `config` apply to every task and actor submitted there, field by field under their own.
+ * Records the `runtimeEnv` that work submitted through `core` inherits: the job's on a driver, the
+ * worker host's on a worker. Its `workingDir`/`excludes`/`packages`/`config` apply to every task and
+ * actor submitted there, field by field under their own.
  */
 export function setJobRuntimeEnv(core: Core, env: CompiledRuntimeEnv | undefined): void {
   if (needsHost(env)) jobRuntimeEnvs.set(core, env);
@@ -167,6 +172,15 @@ function withJobEnv<O extends { readonly runtimeEnv: CompiledRuntimeEnv | undefi
   if (job === undefined) return { core, opts };
   const runtimeEnv = Object.freeze({ ...job, ...opts.runtimeEnv });
   return { core, opts: Object.freeze({ ...opts, runtimeEnv }) };
+}
+
+/**
+ * The environment variables work submitted now inherits: the running task's or actor's (which
+ * already hold the job's), else the job's.
+ */
+function inheritedEnvVars(core: Core): Readonly<Record<string, string>> | undefined {
+  const running = core.currentTask();
+  return running === undefined ? core.jobEnv : running.envVars;
 }
 
 function mergeEnv(

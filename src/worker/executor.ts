@@ -38,6 +38,8 @@ interface ActorInstance {
   readonly instance: Record<string, unknown>;
   readonly className: string;
   readonly maxConcurrency: number;
+  /** The actor's environment variables, for life: what its calls run with and pass on. */
+  readonly envVars: Readonly<Record<string, string>> | undefined;
   running: number;
   readonly queue: ActorCallDispatch[];
 }
@@ -163,6 +165,7 @@ export class Executor {
       actorId: undefined,
       gpuIds: d.gpuIds,
       resources: reg.resources,
+      envVars: d.env,
       cancelled: false,
     };
     this.#runningCtx = ctx;
@@ -330,6 +333,7 @@ export class Executor {
       actorId: d.actorId,
       gpuIds: d.gpuIds,
       resources: d.resources,
+      envVars: d.env,
       cancelled: false,
     };
     applyEnv(d.env, d.gpuIds);
@@ -348,6 +352,7 @@ export class Executor {
         instance,
         className: d.cls.name,
         maxConcurrency: d.maxConcurrency,
+        envVars: d.env,
         running: 0,
         queue: this.#actorPending,
       };
@@ -451,6 +456,7 @@ export class Executor {
       actorId: a.actorId,
       gpuIds: [],
       resources: {},
+      envVars: a.envVars,
       cancelled: false,
     };
     this.#inflightCalls.set(d.taskId, ctx);

@@ -39,9 +39,11 @@ export class HostWorker extends EventTarget {
   #error: RuntimeEnvSetupError | undefined;
   #ref = true;
   #closed = false;
+  readonly #env: CompiledRuntimeEnv;
 
   constructor(env: CompiledRuntimeEnv) {
     super();
+    this.#env = env;
     buildEnv(env).then(
       (built) => {
         if (this.#state !== "building") return;
@@ -68,8 +70,11 @@ export class HostWorker extends EventTarget {
     for (let i = 0; i < batch.length; i++) {
       const m = batch[i] as Batch[number];
       // The child maps the node's segment by name: an address means nothing in another process.
-      if (m.t === "init" && typeof m.shmHeader === "number" && m.shmHeader !== 0) {
-        batch[i] = { ...m, shmName: ShmArena.fromAddress(m.shmHeader).name };
+      if (m.t !== "init") continue;
+      // The environment travels with the worker's init: what it submits inherits it.
+      batch[i] = { ...m, runtimeEnv: this.#env };
+      if (typeof m.shmHeader === "number" && m.shmHeader !== 0) {
+        batch[i] = { ...batch[i]!, shmName: ShmArena.fromAddress(m.shmHeader).name };
       }
     }
     switch (this.#state) {

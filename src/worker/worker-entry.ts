@@ -19,6 +19,7 @@ import type {
   TaskDispatch,
 } from "../runtime/protocol.ts";
 import { reclaimer } from "../runtime/reclaimer.ts";
+import { setJobRuntimeEnv } from "../runtime/remote.ts";
 import { ShmArena } from "../store/shm-arena.ts";
 import { installConsolePrefix, installStreamPrefix } from "./console-prefix.ts";
 import { Executor, taskContext } from "./executor.ts";
@@ -60,6 +61,8 @@ function start(init: WorkerInit): void {
     makeActorHandle,
   });
   setCore(core);
+  // Work submitted from a worker host runs in its environment unless given fields of its own.
+  setJobRuntimeEnv(core, init.runtimeEnv);
   executor = new Executor(core, link);
   const ex = executor;
   installConsolePrefix(() => ex.currentName(), init.logToDriver);

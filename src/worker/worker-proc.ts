@@ -4,6 +4,7 @@
  * holds. Batching is what makes small tasks cheap: a structured clone of 100 specs costs little more
  * than one.
  */
+import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import type { Allocation } from "../scheduler/node-resources.ts";
 import { BlockBuilder } from "./task-block.ts";
 import { takeWorker } from "./warm-workers.ts";
@@ -30,6 +31,11 @@ export interface WorkerInit {
   /** Entry scripts of drivers in other processes (see `Node.addEntryScript`). */
   readonly entryScripts?: readonly string[];
   readonly jobEnv: Readonly<Record<string, string>> | undefined;
+  /**
+   * The runtime environment of the worker host this worker runs in (added by `HostWorker`), which
+   * work submitted from it inherits; absent for in-process workers.
+   */
+  readonly runtimeEnv?: CompiledRuntimeEnv;
   /** The driver's `process.argv`, so module-level code reading it sees the same values. */
   readonly argv: readonly string[];
 }

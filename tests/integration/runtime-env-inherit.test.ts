@@ -1,0 +1,138 @@
+/**
+ * Inheritance of runtime environments, through the real binary on the embedded cluster: a nested task
+ * runs in its parent's full environment (working directory, packages and environment variables, its
+ * own fields over them), a task or actor submitted from an actor's method runs in the actor's, and
+ * an actor keeps its own environment for life whatever its callers use. Each script gets its own
+ * environment cache. No network.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { PRELUDE } from "../fixtures/tasks-job-runner.ts";
+import { runScript, type TempDir, tempDir } from "../harness.ts";
+
+setDefaultTimeout(90_000);
+
+/** Project directories `app/` and `other/`, each with a `data.txt` naming it, and `envpkg.tgz`. */
+function makeFixtures(dir: string): void {
+  for (const name of ["app", "other"]) {
+    mkdirSync(join(dir, name), { recursive: true });
+    writeFileSync(join(dir, name, "data.txt"), `${name}\n`);
+  }
+  const pkg = join(dir, "pkgsrc", "package");
+  mkdirSync(pkg, { recursive: true });
+  writeFileSync(
+    join(pkg, "package.json"),
+    JSON.stringify({ name: "envpkg", version: "1.0.0", main: "index.js" }),
+  );
+  writeFileSync(join(pkg, "index.js"), "module.exports = { answer: 42 };\n");
+  const r = Bun.spawnSync(["tar", "-czf", join(dir, "envpkg.tgz"), "-C", join(dir, "pkgsrc"), "package"]);
+  if (r.exitCode !== 0) throw new Error(`tar failed: ${r.stderr.toString()}`);
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the script printed.
+async function run(dir: TempDir, source: string): Promise<any> {
+  const r = await runScript(dir.path, "job.ts", PRELUDE + source, [], {
+    env: { RAYTS_ENV_CACHE: join(dir.path, "env-cache") },
+    timeoutMs: 90_000,
+  });
+  const line = r.stdout.split("\n").find((l) => l.startsWith("@@RESULT "));
+  if (r.code !== 0 || line === undefined) {
+    throw new Error(
+      `The script exited ${r.code} without a report\n--- stderr\n${r.stderr}\n--- stdout\n${r.stdout}`,
+    );
+  }
+  return JSON.parse(line.slice("@@RESULT ".length));
+}
+
+/** `look()` reports where it runs: the data file of its cwd, two variables, and whether envpkg imports. */
+const LOOK = `
+async function look() {
+  const fs = await import("node:fs");
+  let data = null;
+  try { data = fs.readFileSync("data.txt", "utf8").trim(); } catch {}
+  let pkg = null;
+  try { pkg = (await import("envpkg")).default.answer; } catch {}
+  return { cwd: process.cwd(), data, pkg, a: process.env.INHERIT_A ?? null, b: process.env.INHERIT_B ?? null };
+}
+const { remote, get } = rayts;
+const leaf = remote(look);
+`;
+
+describe("runtimeEnv inheritance", () => {
+  test("a nested task runs in its parent's environment: working directory, packages and envVars, its own fields over them", async () => {
+    await using dir = tempDir();
+    makeFixtures(dir.path);
+    const report = await run(
+      dir,
+      `${LOOK}
+const middle = remote(async () => get(leaf.remote()));
+const parent = remote(async () => {
+  const self = await look();
+  const child = await get(leaf.remote());
+  const grandchild = await get(middle.remote());
+  const ownVar = await get(leaf.options({ runtimeEnv: { envVars: { INHERIT_B: "child" } } }).remote());
+  const ownDir = await get(leaf.options({ runtimeEnv: { workingDir: "./other" } }).remote());
+  return { self, child, grandchild, ownVar, ownDir };
+});
+report.nested = await get(
+  parent.options({
+    runtimeEnv: { workingDir: "./app", packages: ["./envpkg.tgz"], envVars: { INHERIT_A: "parent", INHERIT_B: "parent" } },
+  }).remote(),
+);
+report.plain = await get(leaf.remote());
+done();
+`,
+    );
+    const n = report.nested;
+    expect(n.self).toMatchObject({ data: "app", pkg: 42, a: "parent", b: "parent" });
+    for (const r of [n.child, n.grandchild]) {
+      expect(r).toEqual({ cwd: n.self.cwd, data: "app", pkg: 42, a: "parent", b: "parent" });
+    }
+    // envVars merge: the child's own variable over the parent's, the others kept.
+    expect(n.ownVar).toEqual({ cwd: n.self.cwd, data: "app", pkg: 42, a: "parent", b: "child" });
+    // Field by field: its own workingDir, the parent's packages and variables.
+    expect(n.ownDir).toMatchObject({ data: "other", pkg: 42, a: "parent", b: "parent" });
+    expect(n.ownDir.cwd).not.toBe(n.self.cwd);
+    // Nothing leaks to work submitted by the driver without an environment.
+    expect(report.plain).toMatchObject({ data: null, pkg: null, a: null, b: null });
+  });
+
+  test("tasks and actors submitted from an actor's method run in the actor's environment; an actor keeps its own for life", async () => {
+    await using dir = tempDir();
+    makeFixtures(dir.path);
+    const report = await run(
+      dir,
+      `${LOOK}
+class Inner { async where() { return look(); } }
+const InnerActor = remote(Inner);
+class Owner {
+  async self() { return look(); }
+  async spawnTask() { return get(leaf.remote()); }
+  async spawnActor() {
+    const inner = InnerActor.remote();
+    return get(inner.where.remote());
+  }
+}
+class Other { async where() { return look(); } }
+const owner = remote(Owner)
+  .options({ runtimeEnv: { workingDir: "./app", packages: ["./envpkg.tgz"], envVars: { INHERIT_A: "actor" } } })
+  .remote();
+report.self = await get(owner.self.remote());
+report.task = await get(owner.spawnTask.remote());
+report.actor = await get(owner.spawnActor.remote());
+// An actor with its own environment, called from a task in another: it answers from its own.
+const other = remote(Other).options({ runtimeEnv: { workingDir: "./other", envVars: { INHERIT_B: "other" } } }).remote();
+const caller = remote(async (h) => get(h.where.remote()));
+report.fromTask = await get(caller.options({ runtimeEnv: { workingDir: "./app", envVars: { INHERIT_A: "caller" } } }).remote(other));
+report.again = await get(other.where.remote());
+done();
+`,
+    );
+    expect(report.self).toMatchObject({ data: "app", pkg: 42, a: "actor", b: null });
+    expect(report.task).toEqual(report.self);
+    expect(report.actor).toMatchObject({ data: "app", pkg: 42, a: "actor", b: null });
+    expect(report.fromTask).toMatchObject({ data: "other", pkg: null, a: null, b: "other" });
+    expect(report.again).toEqual(report.fromTask);
+  });
+});
