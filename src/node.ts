@@ -28,6 +28,7 @@ import type { NodeContext } from "./scheduler/node-context.ts";
 import { NodeResources } from "./scheduler/node-resources.ts";
 import { TaskManager } from "./scheduler/task-manager.ts";
 import { serialize } from "./serialize/codec.ts";
+import type { JobPackageRef } from "./shipping/job-package.ts";
 import { ObjectStore, objectLostError } from "./store/object-store.ts";
 import { ShmArena } from "./store/shm-arena.ts";
 import { sweepStaleSegments } from "./store/stale-segments.ts";
@@ -73,8 +74,15 @@ export class Node implements NodeApi, NodeContext {
   readonly #config: NodeConfig;
   readonly #arena: ShmArena | undefined;
   readonly #books = new Map<CallerId, CallerBook>();
-  /** Entry scripts of remote drivers: workers load them with their driver code blanked out. */
-  readonly #entryScripts = new Set<string>();
+  /**
+   * Entry scripts of remote drivers (path on the driver's machine → path workers load here): workers
+   * load them with their driver code blanked out.
+   */
+  readonly #entryScripts = new Map<string, string>();
+  /** The job package each entry script came with, passed on with it to other nodes. */
+  readonly #entryPackages = new Map<string, JobPackageRef>();
+  /** Job packages unpacked on this node: root on the driver's machine → the copy here. */
+  readonly #moduleRoots = new Map<string, string>();
   #state: NodeState = "RUNNING";
   #gcRound = 0;
   readonly #gcWaiters = new Map<number, { waiting: Set<number>; done: () => void }>();
@@ -159,7 +167,8 @@ export class Node implements NodeApi, NodeContext {
       shmHeader: this.shmHeaderAddress,
       logToDriver: c.logToDriver,
       entryScript: c.entryScript,
-      entryScripts: [...this.#entryScripts],
+      entryScripts: [...this.#entryScripts.values()],
+      moduleRoots: [...this.#moduleRoots],
       jobEnv: c.jobEnv,
       argv: process.argv,
     };
@@ -167,18 +176,40 @@ export class Node implements NodeApi, NodeContext {
 
   /**
    * A driver in another process runs `path` as its entry script: every worker, now and later, loads
-   * that module with its driver code blanked out, as it does the node's own entry script.
+   * that module with its driver code blanked out, as it does the node's own entry script. With `pkg`
+   * (the job's package) and `dir` (its unpacked copy on this node), modules under the package's root
+   * load from the copy instead (see `shipping/package-cache.ts`); `pkg` alone is only remembered, to
+   * be passed on with the script to other nodes.
    */
-  addEntryScript(path: string): void {
-    if (path === this.#config.entryScript || this.#entryScripts.has(path)) return;
-    this.#entryScripts.add(path);
-    for (const w of this.pool.workers()) w.send({ t: "entry", path });
+  addEntryScript(path: string, pkg?: JobPackageRef, dir?: string): void {
+    if (pkg !== undefined) this.#entryPackages.set(path, pkg);
+    if (path === this.#config.entryScript) return;
+    let local = path;
+    let root: readonly [string, string] | undefined;
+    if (pkg !== undefined && dir !== undefined) {
+      root = [pkg.root, dir];
+      if (path.startsWith(`${pkg.root}/`)) local = dir + path.slice(pkg.root.length);
+    }
+    const sameRoot = root === undefined || this.#moduleRoots.get(root[0]) === root[1];
+    if (this.#entryScripts.get(path) === local && sameRoot) return;
+    this.#entryScripts.set(path, local);
+    if (root !== undefined) this.#moduleRoots.set(root[0], root[1]);
+    const m =
+      root === undefined
+        ? { t: "entry", path: local }
+        : { t: "entry", path: local, root: root[0], dir: root[1] };
+    for (const w of this.pool.workers()) w.send(m);
   }
 
-  /** Every entry script workers of this node load with their driver code blanked out. */
+  /** Every entry script workers of this node load (paths on their drivers' machines). */
   entryScripts(): string[] {
     const own = this.#config.entryScript;
-    return own === undefined ? [...this.#entryScripts] : [own, ...this.#entryScripts];
+    return own === undefined ? [...this.#entryScripts.keys()] : [own, ...this.#entryScripts.keys()];
+  }
+
+  /** The job package entry script `path` came with, if any. */
+  entryPackage(path: string): JobPackageRef | undefined {
+    return this.#entryPackages.get(path);
   }
 
   // ---- NodeContext ---------------------------------------------------------------------------

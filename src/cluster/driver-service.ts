@@ -16,6 +16,8 @@ import type { CallerId } from "../runtime/node-api.ts";
 import { callNodeApi, castNodeApi } from "../runtime/node-api-dispatch.ts";
 import { type CallReply, DRIVER_CALL, DRIVER_CAST, DRIVER_ENTRY } from "../runtime/peer-link.ts";
 import type { Payload } from "../runtime/protocol.ts";
+import type { JobPackageRef } from "../shipping/job-package.ts";
+import { isPackageHash, type PackageSource, preparePackage } from "../shipping/package-cache.ts";
 import type { Message } from "../transport/message.ts";
 import { routeMessages } from "../transport/message-router.ts";
 import type { Peer } from "../transport/peer.ts";
@@ -37,11 +39,14 @@ export class DriverService {
   readonly #node: Node;
   readonly #log: (line: string) => void;
   readonly #drivers = new Map<CallerId, Peer>();
+  readonly #packages: PackageSource | undefined;
   #nextCaller = FIRST_DRIVER_CALLER;
 
-  constructor(node: Node, log: (line: string) => void) {
+  /** `packages`: where this node fetches job packages it does not hold (the head; none on the head). */
+  constructor(node: Node, log: (line: string) => void, packages?: PackageSource) {
     this.#node = node;
     this.#log = log;
+    this.#packages = packages;
   }
 
   /** Drivers connected now. */
@@ -63,7 +68,7 @@ export class DriverService {
         [DRIVER_CAST]: (m) => this.#cast(caller, m),
         [DRIVER_CALL]: (m) => this.#call(caller, m),
         // Another node forwarding tasks registers its drivers' entry scripts here too.
-        [DRIVER_ENTRY]: (m) => this.#node.addEntryScript(check.str(m.path, "path", 4096)),
+        [DRIVER_ENTRY]: (m) => this.#entry(m),
       }),
     );
     peer.onClose((reason) => {
@@ -91,6 +96,37 @@ export class DriverService {
     }
   }
 
+  /**
+   * An entry script, with the job's package: unpacked here (fetched by hash when missing) before the
+   * answer, unless `local` (a driver on this node's machine: its paths work here as they are).
+   */
+  async #entry(m: Message): Promise<CallReply> {
+    const path = check.str(m.path, "path", 4096);
+    const pkg = m.pkg === undefined || m.pkg === null ? undefined : packageRef(m.pkg);
+    try {
+      // Known already (from its driver, or another node passing it on): nothing to prepare again.
+      if (pkg !== undefined && this.#node.entryPackage(path)?.hash === pkg.hash) return {};
+      if (pkg === undefined || m.local === true) {
+        this.#node.addEntryScript(path, pkg);
+        return {};
+      }
+      const dir = await preparePackage(pkg, this.#packages);
+      this.#node.addEntryScript(path, pkg, dir);
+      this.#log(`Job package ${pkg.hash} (${pkg.root}) ready in ${dir}`);
+      return { v: dir };
+    } catch (err) {
+      this.#log(
+        `Job package ${pkg?.hash} (${pkg?.root}) failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return { e: this.#errorBytes(err) };
+    }
+  }
+
+  #errorBytes(err: unknown): Uint8Array {
+    const payload = this.#node.errorPayload(err instanceof Error ? err : new Error(String(err)));
+    return (payload as Payload & { t: 0 }).bytes;
+  }
+
   async #call(caller: CallerId, m: Message): Promise<CallReply> {
     const { method, args } = request(m);
     try {
@@ -100,6 +136,16 @@ export class DriverService {
       return { e: (payload as Payload & { t: 0 }).bytes };
     }
   }
+}
+
+function packageRef(v: unknown): JobPackageRef {
+  if (typeof v !== "object" || v === null)
+    throw new InvalidMessageError("Invalid pkg: expected a job package");
+  const o = v as Record<string, unknown>;
+  if (!isPackageHash(o.hash)) throw new InvalidMessageError("Invalid pkg.hash: expected hex digits");
+  const root = check.str(o.root, "pkg.root", 4096);
+  if (!root.startsWith("/")) throw new InvalidMessageError("Invalid pkg.root: expected an absolute path");
+  return { hash: o.hash, root, size: check.int(o.size, "pkg.size") };
 }
 
 function request(m: Message): { method: string; args: unknown[] } {

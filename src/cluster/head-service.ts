@@ -6,10 +6,12 @@
  * which each node builds its view of the cluster (`node-links.ts`); a joining node gets the first
  * one in its register reply.
  *
- * HTTP routes (all behind the token): `GET /api/hello` (who is this), `GET /api/status`.
+ * HTTP routes (all behind the token): `GET /api/hello` (who is this), `GET /api/status`, objects
+ * (`object-routes.ts`) and job packages (`shipping/package-routes.ts`).
  */
 import { hostname } from "node:os";
 import { VERSION_LINE } from "../cli/version.ts";
+import { packageRoutes } from "../shipping/package-routes.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { Message } from "../transport/message.ts";
 import { routeMessages } from "../transport/message-router.ts";
@@ -76,6 +78,7 @@ export class HeadService {
         );
         app.get("/api/status", (c) => c.json(this.status()));
         objectRoutes(app, () => this.#objects);
+        packageRoutes(app, options.log);
       },
     });
     this.#timer = setInterval(() => this.#tick(), this.#heartbeatMs);

@@ -50,7 +50,7 @@ class Link implements RemoteLink {
   readonly arena: ShmArena | undefined;
   closed = false;
   readonly #node: Node;
-  readonly #sent = new Set<string>();
+  readonly #sent = new Map<string, Promise<unknown>>();
   readonly #closeHooks: Array<(reason: string) => void> = [];
   #closeReason = "";
 
@@ -70,12 +70,21 @@ class Link implements RemoteLink {
     this.#node = node;
   }
 
-  syncEntryScripts(): void {
+  syncEntryScripts(module?: string): Promise<void> {
+    const waits: Promise<unknown>[] = [];
     for (const path of this.#node.entryScripts()) {
-      if (this.#sent.has(path)) continue;
-      this.#sent.add(path);
-      this.api.addEntryScript(path);
+      const pkg = this.#node.entryPackage(path);
+      const key = pkg === undefined ? path : `${path}|${pkg.hash}`;
+      let sent = this.#sent.get(key);
+      if (sent === undefined) {
+        sent = this.api.addEntryScript(path, pkg);
+        sent.catch(() => {}); // reported to the work that needs the package
+        this.#sent.set(key, sent);
+      }
+      // Messages keep their order, so only work loading from a package waits for it to be ready.
+      if (pkg !== undefined && module?.startsWith(`${pkg.root}/`)) waits.push(sent);
     }
+    return waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => {});
   }
 
   onClose(fn: (reason: string) => void): void {

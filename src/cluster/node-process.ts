@@ -6,6 +6,7 @@
 import { rmSync } from "node:fs";
 import { VERSION_LINE } from "../cli/version.ts";
 import { RaytsError } from "../errors.ts";
+import { packageRoutes } from "../shipping/package-routes.ts";
 import { checkToken } from "../transport/client-peer.ts";
 import { routeMessages } from "../transport/message-router.ts";
 import { objectRoutes } from "../transport/object-routes.ts";
@@ -80,7 +81,8 @@ async function serve(
   const node = startLocalNode(flags);
   process.on("exit", () => node.close());
   // Other nodes submit work here the way drivers submit it to the head's node.
-  const callers = new DriverService(node, (line) => log.write(line));
+  // Job packages this node does not hold are fetched from the head, where drivers upload them.
+  const callers = new DriverService(node, (line) => log.write(line), { address: head, token });
   let server: TransportServer;
   try {
     server = startTransportServer({
@@ -91,6 +93,7 @@ async function serve(
       routes: (app) => {
         app.get("/api/hello", (c) => c.json({ role: "node", nodeId: node.nodeId, version: VERSION_LINE }));
         objectRoutes(app, () => node.store);
+        packageRoutes(app, (line) => log.write(line));
       },
     });
   } catch (err) {

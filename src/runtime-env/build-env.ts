@@ -67,7 +67,7 @@ export function buildEnv(env: CompiledRuntimeEnv): Promise<BuiltEnv> {
   const key = envKey(env) ?? "default";
   let p = inflight.get(key);
   if (p === undefined) {
-    p = withTimeout(env, (ctl) => build(env, ctl));
+    p = withSetupTimeout(env.config?.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS, (ctl) => build(env, ctl));
     inflight.set(key, p);
     const forget = () => inflight.delete(key);
     p.then(forget, forget);
@@ -75,15 +75,22 @@ export function buildEnv(env: CompiledRuntimeEnv): Promise<BuiltEnv> {
   return p;
 }
 
-interface Control {
+/** The processes of one setup, killed when it times out. */
+export interface Control {
   readonly procs: Set<Subprocess>;
   cancelled: boolean;
 }
 
-function withTimeout(env: CompiledRuntimeEnv, run: (ctl: Control) => Promise<BuiltEnv>): Promise<BuiltEnv> {
-  const ms = env.config?.setupTimeoutMs ?? DEFAULT_SETUP_TIMEOUT_MS;
+/** Setup time allowed when none is given. */
+export const SETUP_TIMEOUT_MS = DEFAULT_SETUP_TIMEOUT_MS;
+
+/**
+ * Runs one setup (`run`) within `ms`: past it, its processes are killed and it fails; every failure
+ * becomes a {@link RuntimeEnvSetupError}.
+ */
+export function withSetupTimeout<T>(ms: number, run: (ctl: Control) => Promise<T>): Promise<T> {
   const ctl: Control = { procs: new Set(), cancelled: false };
-  return new Promise<BuiltEnv>((done, fail) => {
+  return new Promise<T>((done, fail) => {
     const timer = setTimeout(() => {
       ctl.cancelled = true;
       for (const proc of ctl.procs) proc.kill();
@@ -126,7 +133,8 @@ function installSpec(spec: string): string {
   return resolve(spec.replace(/^file:/, ""));
 }
 
-function listFiles(root: string, excluded: Excluder): string[] {
+/** The files under `root` that `excluded` keeps, as sorted `/`-separated relative paths. */
+export function listFiles(root: string, excluded: Excluder): string[] {
   const out: string[] = [];
   const walk = (rel: string) => {
     const entries = readdirSync(join(root, rel), { withFileTypes: true }).sort((a, b) =>
@@ -192,7 +200,14 @@ function contentHash(env: CompiledRuntimeEnv, source: Source | undefined, specs:
   return h.digest("hex").slice(0, 24);
 }
 
-async function run(ctl: Control, what: string, cmd: string[], cwd: string, env?: Record<string, string>) {
+/** Runs one setup step; a non-zero exit is a {@link RuntimeEnvSetupError} carrying its output. */
+export async function run(
+  ctl: Control,
+  what: string,
+  cmd: string[],
+  cwd: string,
+  env?: Record<string, string>,
+): Promise<void> {
   if (ctl.cancelled) throw new RuntimeEnvSetupError(`${what} was cancelled`);
   let proc: Subprocess<"ignore", "pipe", "pipe">;
   try {
@@ -214,7 +229,8 @@ async function run(ctl: Control, what: string, cmd: string[], cwd: string, env?:
   }
 }
 
-function need(tool: string, why: string): string {
+/** The path of `tool` on this node, or a {@link RuntimeEnvSetupError} saying it is missing. */
+export function need(tool: string, why: string): string {
   const path = Bun.which(tool);
   if (path === null) {
     throw new RuntimeEnvSetupError(
@@ -269,10 +285,15 @@ async function install(ctl: Control, specs: readonly string[], into: string): Pr
     join(into, "package.json"),
     `${JSON.stringify({ name: "rayts-env", private: true }, null, 2)}\n`,
   );
+  await runBun(ctl, `Installing ${specs.join(", ")}`, ["add", ...specs], into);
+}
+
+/** Runs Bun (this executable with BUN_BE_BUN=1) with `args` in `cwd` as one setup step. */
+export function runBun(ctl: Control, what: string, args: readonly string[], cwd: string): Promise<void> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   env.BUN_BE_BUN = "1";
-  await run(ctl, `Installing ${specs.join(", ")}`, [process.execPath, "add", ...specs], into, env);
+  return run(ctl, what, [process.execPath, ...args], cwd, env);
 }
 
 async function build(env: CompiledRuntimeEnv, ctl: Control): Promise<BuiltEnv> {

@@ -1,16 +1,25 @@
 /**
  * A driver connected to a running cluster [Ray's `ray.init(address=…)`]: finds the address and the
  * token (see `cluster/discovery.ts`), checks the token, opens the control socket to the head, says
- * `driver` (its namespace and entry script), and attaches the head node's shm segment, so on the same
- * machine `get` of a large object is a view over shared memory and `put` writes straight into it.
+ * `driver` (its namespace), and attaches the head node's shm segment, so on the same machine `get` of
+ * a large object is a view over shared memory and `put` writes straight into it. Then it ships its
+ * code: the job's package (`shipping/job-package.ts`) is uploaded to the head unless the head has it,
+ * and the entry script is registered with it; every other node fetches the package by hash.
+ *
+ * A driver that cannot attach the segment (another machine, a segment it cannot open, or
+ * `RAYTS_SHM_ATTACH=never`, which tests use on one machine) still runs: its objects move over HTTP
+ * (see `peer-link.ts`), and the head's node loads its code from the package, not from its paths.
  */
+import { statSync } from "node:fs";
 import { hostname } from "node:os";
+import { resolve } from "node:path";
 import { getEntryScript } from "../cli/entry-script.ts";
 import { resolveAddress, resolveToken } from "../cluster/discovery.ts";
 import type { DriverWelcome } from "../cluster/driver-service.ts";
 import { ObjectStoreFullError, RaytsError } from "../errors.ts";
 import { validateInitOptions } from "../options/compile.ts";
 import type { InitOptions } from "../options/types.ts";
+import { packageRootOf, scanPackage, uploadJobPackage } from "../shipping/job-package.ts";
 import { ShmArena } from "../store/shm-arena.ts";
 import { checkToken } from "../transport/client-peer.ts";
 import type { Peer } from "../transport/peer.ts";
@@ -52,14 +61,20 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
   const namespace = o.namespace ?? `anon-${randomId(12)}`;
   let welcome: DriverWelcome;
   let arena: ShmArena | undefined;
+  let link: PeerLink | undefined;
   try {
-    welcome = (await peer.request({
-      t: "driver",
-      namespace,
-      pid: process.pid,
-      entryScript: getEntryScript(),
-    })) as DriverWelcome;
-    arena = attach(address, welcome);
+    welcome = (await peer.request({ t: "driver", namespace, pid: process.pid })) as DriverWelcome;
+    arena = attach(welcome);
+    const entry = getEntryScript();
+    if (entry !== undefined) {
+      link = new PeerLink(
+        peer,
+        welcome.nodeId,
+        arena?.headerAddress ?? 0,
+        arena ? undefined : { address, token: token ?? "" },
+      );
+      await shipCode(link, entry, address, token ?? "", o.runtimeEnv?.workingDir, arena !== undefined);
+    }
   } catch (err) {
     peer.close("the driver could not start");
     throw err instanceof RaytsError
@@ -68,7 +83,12 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
           cause: err,
         });
   }
-  const link = new PeerLink(peer, welcome.nodeId, arena?.headerAddress ?? 0);
+  link ??= new PeerLink(
+    peer,
+    welcome.nodeId,
+    arena?.headerAddress ?? 0,
+    arena ? undefined : { address, token: token ?? "" },
+  );
   warnOnErrors(peer);
   const jobEnv = o.runtimeEnv?.envVars;
   const core = new Core({
@@ -101,15 +121,47 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
   };
 }
 
-/** The head node's segment, attached (drivers on another machine are not supported yet). */
-function attach(address: string, welcome: DriverWelcome): ShmArena | undefined {
-  if (welcome.shmName === undefined) return undefined;
-  if (welcome.hostname !== hostname()) {
-    throw new RaytsError(
-      `Cannot connect to ${address}: the head runs on ${welcome.hostname}, and drivers on another machine are not supported yet; run the driver on the head's machine`,
-    );
+/** True when `RAYTS_SHM_ATTACH=never`: the driver acts as one on another machine (tests). */
+const NEVER_ATTACH = process.env.RAYTS_SHM_ATTACH === "never";
+
+/** The head node's segment, attached when it is on this machine; undefined when it cannot be. */
+function attach(welcome: DriverWelcome): ShmArena | undefined {
+  if (welcome.shmName === undefined || NEVER_ATTACH || welcome.hostname !== hostname()) return undefined;
+  try {
+    return ShmArena.attach(welcome.shmName);
+  } catch {
+    // Same host name, another machine (or container): objects go over HTTP.
+    return undefined;
   }
-  return ShmArena.attach(welcome.shmName);
+}
+
+/**
+ * Ships the job's code: its package (the nearest `package.json`'s directory, or `workingDir` when the
+ * job gives a directory) uploaded to the head unless it holds it, then the entry script registered
+ * with it. The head's node loads the script by its path when the driver shares its machine (`local`),
+ * from its unpacked copy of the package otherwise.
+ */
+async function shipCode(
+  link: PeerLink,
+  entry: string,
+  address: string,
+  token: string,
+  workingDir: string | undefined,
+  local: boolean,
+): Promise<void> {
+  const dir =
+    workingDir !== undefined && isDirectory(workingDir) ? resolve(workingDir) : packageRootOf(entry);
+  const pkg = scanPackage(dir, (line) => process.stderr.write(`${line}\n`));
+  await uploadJobPackage(address, token, pkg);
+  await link.addEntryScript(entry, { hash: pkg.hash, root: pkg.root, size: pkg.size }, local);
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
 }
 
 function warnOnErrors(peer: Peer): void {

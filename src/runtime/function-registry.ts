@@ -14,6 +14,33 @@ const occurrences = new Map<string, number>();
 const registeredWaiters = new Map<string, Array<() => void>>();
 const moduleLoads = new Map<string, Promise<void>>();
 const srcRoot = new URL("..", import.meta.url).pathname;
+/**
+ * Job packages unpacked on this node: module paths under a package's root on the driver's machine
+ * load from its copy here (`dir`), and functions registered from the copy get the driver's paths in
+ * their ids, so descriptors mean the same module on every node.
+ */
+const moduleRoots = new Map<string, string>();
+
+/** Maps modules under `root` (a directory on the driver's machine) to `dir` (its copy on this node). */
+export function addModuleRoot(root: string, dir: string): void {
+  moduleRoots.set(root, dir);
+}
+
+/** Where `module` (a path on the driver's machine) loads from on this node. */
+export function localModulePath(module: string): string {
+  for (const [root, dir] of moduleRoots) {
+    if (module.startsWith(`${root}/`)) return dir + module.slice(root.length);
+  }
+  return module;
+}
+
+/** The driver's path of a module this node loaded from a package copy (else `file` itself). */
+function sharedModulePath(file: string): string {
+  for (const [root, dir] of moduleRoots) {
+    if (file.startsWith(`${dir}/`)) return root + file.slice(dir.length);
+  }
+  return file;
+}
 
 /** Makes the descriptor of a function or class given to `remote()` and registers it in this thread. */
 export function describe(
@@ -26,7 +53,7 @@ export function describe(
   // A remote() reached through another function (a factory, a loop body, main()) closes over that
   // call's variables, which a worker cannot see: such functions are rebuilt from their source, so
   // they run with their own code only or fail clearly, never with values a worker made up.
-  const module = caller !== undefined && isTopLevelCall(caller) ? caller.file : undefined;
+  const module = caller !== undefined && isTopLevelCall(caller) ? sharedModulePath(caller.file) : undefined;
   const base = `${module ?? "<eval>"}|${Bun.hash(source).toString(16)}`;
   const n = (occurrences.get(base) ?? 0) + 1;
   occurrences.set(base, n);
@@ -131,7 +158,7 @@ function startLoad(module: string): Promise<void> {
   if (load === undefined) {
     // The import may never settle (top-level `await get(…)` is halted forever in loading mode), so
     // wait for it only until it settles or halts; registrations made before that point are kept.
-    load = import(module).then(
+    load = import(localModulePath(module)).then(
       () => {},
       () => {},
     );

@@ -177,7 +177,13 @@ export class RemoteActors {
       return;
     }
     try {
-      link.syncEntryScripts();
+      // The job's package must be ready there before the class can load (its failure kills the actor).
+      await link.syncEntryScripts(spec.cls.module);
+      if ((rec.state as RemoteActor["state"]) === "DEAD") {
+        release();
+        return;
+      }
+      if (link.closed) throw new RaytsError("its connection closed");
       const argIds = this.#putArgs(link, spec.argRefs);
       // The name lives in the head's table (claimed here); the other node's copy stays unnamed.
       const { name: _name, getIfExists: _reuse, ...opts } = spec.opts;

@@ -33,8 +33,12 @@ export interface RemoteLink {
   readonly arena: ShmArena | undefined;
   /** True once the connection ended (the node died or is stopping). */
   readonly closed: boolean;
-  /** Registers this node's entry scripts on the other node (the ones not sent yet). */
-  syncEntryScripts(): void;
+  /**
+   * Registers this node's entry scripts on the other node (the ones not sent yet), with their job
+   * packages. Resolves once the package holding `module` (a function's module) is ready there;
+   * rejects with its RuntimeEnvSetupError when it cannot be set up.
+   */
+  syncEntryScripts(module?: string): Promise<void>;
   /** Runs `fn` once the connection ends (at once when it already has). */
   onClose(fn: (reason: string) => void): void;
 }

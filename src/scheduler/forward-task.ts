@@ -93,7 +93,8 @@ export async function forwardTask(
 /** Puts the arguments, submits the task and waits for its returns on the other node. */
 async function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Promise<ObjectValue[]> {
   const spec = rec.spec;
-  link.syncEntryScripts();
+  await link.syncEntryScripts(spec.fn.module);
+  if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
   const argIds = [...new Set(spec.argRefs.map(([, id]) => id))];
   const http = overHttp(link);
   for (const id of argIds) {

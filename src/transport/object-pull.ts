@@ -127,3 +127,48 @@ export async function pushObject(
   if (typeof answer.off !== "number") throw new ObjectTransferError(`${what}: malformed answer ${text}`);
   return answer.off;
 }
+
+/**
+ * Pulls object `id` (`size` bytes) from the node at `address` into memory: for a process that has
+ * no attached store to pull into (a driver on another machine). Throws ObjectTransferError on a
+ * refused request, a dropped connection or a body of the wrong length.
+ */
+export async function pullObjectBytes(
+  address: string,
+  token: string,
+  id: string,
+  size: number,
+): Promise<Uint8Array> {
+  const what = `Pulling object ${id} from ${address}`;
+  let res: Response;
+  try {
+    res = await fetch(`http://${address}/objects/${encodeURIComponent(id)}`, { headers: authHeaders(token) });
+  } catch (err) {
+    throw new ObjectTransferError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+  if (!res.ok || res.body === null) {
+    const text = await res.text().catch(() => "");
+    throw new ObjectTransferError(`${what} failed: HTTP ${res.status} ${text}`);
+  }
+  const out = new Uint8Array(size);
+  let pos = 0;
+  try {
+    for await (const chunk of res.body) {
+      if (pos + chunk.byteLength > size) {
+        throw new ObjectTransferError(`${what}: the body is longer than the expected ${size} bytes`);
+      }
+      out.set(chunk, pos);
+      pos += chunk.byteLength;
+    }
+  } catch (err) {
+    if (err instanceof ObjectTransferError) throw err;
+    throw new ObjectTransferError(
+      `${what}: the connection failed after ${pos} of ${size} bytes: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  if (pos !== size) throw new ObjectTransferError(`${what}: the body ended after ${pos} of ${size} bytes`);
+  return out;
+}

@@ -9,7 +9,7 @@ import { installRaytsModule } from "../loader/rayts-module.ts";
 import { makeActorHandle } from "../runtime/actor-handle.ts";
 import { setCore } from "../runtime/context.ts";
 import { Core } from "../runtime/core.ts";
-import { moduleHalted, preloadModule } from "../runtime/function-registry.ts";
+import { addModuleRoot, moduleHalted, preloadModule } from "../runtime/function-registry.ts";
 import { markWorkerThread } from "../runtime/loading-mode.ts";
 import type {
   ActorCallDispatch,
@@ -71,6 +71,7 @@ function start(init: WorkerInit): void {
     installEntryFilter(init.entryScript);
     preloadModule(init.entryScript);
   }
+  for (const [root, dir] of init.moduleRoots ?? []) addModuleRoot(root, dir);
   for (const path of init.entryScripts ?? []) installEntryFilter(path);
 }
 
@@ -82,6 +83,8 @@ self.onmessage = (event: MessageEvent) => {
         start(m as unknown as WorkerInit);
         break;
       case "entry":
+        // A job package's copy on this node: its modules load from there (see function-registry.ts).
+        if (typeof m.root === "string" && typeof m.dir === "string") addModuleRoot(m.root, m.dir);
         installEntryFilter(m.path as string);
         break;
       case "fn":

@@ -30,6 +30,8 @@ export interface WorkerInit {
   readonly entryScript: string | undefined;
   /** Entry scripts of drivers in other processes (see `Node.addEntryScript`). */
   readonly entryScripts?: readonly string[];
+  /** Job packages unpacked on this node: `[root on the driver's machine, copy here]` (see `Node.addEntryScript`). */
+  readonly moduleRoots?: ReadonlyArray<readonly [string, string]>;
   readonly jobEnv: Readonly<Record<string, string>> | undefined;
   /**
    * The runtime environment of the worker host this worker runs in (added by `HostWorker`), which

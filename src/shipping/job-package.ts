@@ -1,0 +1,145 @@
+/**
+ * The job's package [Ray's `working_dir` upload], the driver's side: how code reaches other nodes.
+ * By default it is the directory of the entry script's nearest `package.json` (else the script's own
+ * directory), minus `node_modules/`, `.git/` and the paths its `.gitignore` names; `runtimeEnv.workingDir`
+ * at `init` overrides the directory. Its files are content-hashed (same files, same hash), archived
+ * with `tar` and uploaded once to the head (`PUT /packages/:hash`, see `package-routes.ts`), which
+ * already having the hash skips. Nodes fetch and unpack it by hash (`package-cache.ts`).
+ *
+ * @example
+ * const pkg = scanPackage(packageRootOf("/home/me/app/job.ts"));
+ * await uploadJobPackage("10.0.0.1:6380", token, pkg);
+ */
+import { existsSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { RaytsError } from "../errors.ts";
+import { listFiles, need } from "../runtime-env/build-env.ts";
+import { compileExcludes, type Excluder } from "../runtime-env/excludes.ts";
+import { authHeaders } from "../transport/token.ts";
+
+/** A package larger than this (its files' bytes) is shipped with a warning. */
+export const PACKAGE_WARN_BYTES = 100 * 1024 * 1024;
+/** A package larger than this is refused. */
+export const PACKAGE_MAX_BYTES = 512 * 1024 * 1024;
+
+/** What identifies a job package across the cluster. */
+export interface JobPackageRef {
+  /** Content hash of its files (hex). */
+  readonly hash: string;
+  /** Its directory on the driver's machine: module paths under it are mapped to the node's copy. */
+  readonly root: string;
+  /** Bytes of its files. */
+  readonly size: number;
+}
+
+/** A scanned package: its ref plus the files it holds. */
+export interface ScannedPackage extends JobPackageRef {
+  readonly files: readonly string[];
+}
+
+/** The directory of the nearest `package.json` above `entryScript`, else the script's directory. */
+export function packageRootOf(entryScript: string): string {
+  const own = dirname(resolve(entryScript));
+  for (let dir = own; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, "package.json"))) return dir;
+    if (dirname(dir) === dir) return own;
+  }
+}
+
+/** `node_modules/`, `.git/` and the patterns of the root's `.gitignore`, left out of the package. */
+export function packageExcludes(root: string): Excluder {
+  const patterns = ["node_modules/", ".git/"];
+  const ignore = join(root, ".gitignore");
+  if (existsSync(ignore)) patterns.push(...readFileSync(ignore, "utf8").split(/\r?\n/));
+  return compileExcludes(patterns);
+}
+
+function mib(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(1)} MiB`;
+}
+
+/**
+ * Lists and hashes the package at `root`. Over {@link PACKAGE_MAX_BYTES} it throws a RaytsError
+ * saying how to make it smaller; over {@link PACKAGE_WARN_BYTES} it calls `warn`.
+ */
+export function scanPackage(root: string, warn: (line: string) => void = () => {}): ScannedPackage {
+  const dir = resolve(root);
+  const files = listFiles(dir, packageExcludes(dir));
+  let size = 0;
+  for (const f of files) size += statSync(join(dir, f)).size;
+  const fix = `add what the job does not need to ${join(dir, ".gitignore")}, or point init({ runtimeEnv: { workingDir } }) at a smaller directory`;
+  if (size > PACKAGE_MAX_BYTES) {
+    throw new RaytsError(
+      `The job's package ${dir} holds ${mib(size)} in ${files.length} files, more than the ${mib(PACKAGE_MAX_BYTES)} limit; ${fix}`,
+    );
+  }
+  if (size > PACKAGE_WARN_BYTES) {
+    warn(
+      `rayts: warning: the job's package ${dir} holds ${mib(size)}; every node fetches it once. To ship less, ${fix}`,
+    );
+  }
+  const h = new Bun.CryptoHasher("sha256");
+  h.update("rayts-package-v1\0");
+  for (const f of files) {
+    h.update(`file:${f}\0`);
+    h.update(readFileSync(join(dir, f)));
+    h.update("\0");
+  }
+  return { hash: h.digest("hex").slice(0, 32), root: dir, size, files };
+}
+
+/** Writes the package's files into a gzipped tar at `out`. */
+export async function archivePackage(pkg: ScannedPackage, out: string): Promise<void> {
+  const tar = need("tar", "archive the job's package");
+  const list = `${out}.list`;
+  writeFileSync(list, pkg.files.map((f) => `${f}\0`).join(""));
+  try {
+    const proc = Bun.spawn([tar, "-czf", out, "-C", pkg.root, "--null", "-T", list], {
+      stdin: "ignore",
+      stdout: "ignore",
+      stderr: "pipe",
+    });
+    const [err, code] = await Promise.all([new Response(proc.stderr).text(), proc.exited]);
+    if (code !== 0) throw new RaytsError(`Cannot archive the job's package ${pkg.root}: ${err.trim()}`);
+  } finally {
+    rmSync(list, { force: true });
+  }
+}
+
+/**
+ * Makes sure the node at `address` holds `pkg`: asks first (`HEAD /packages/:hash`), archives and
+ * streams it up only when missing. Resolves true when it was uploaded.
+ */
+export async function uploadJobPackage(
+  address: string,
+  token: string,
+  pkg: ScannedPackage,
+): Promise<boolean> {
+  const url = `http://${address}/packages/${pkg.hash}`;
+  const head = await fetch(url, { method: "HEAD", headers: authHeaders(token) });
+  if (head.ok) return false;
+  const out = join(tmpdir(), `rayts-package-${pkg.hash}-${process.pid}.tgz`);
+  try {
+    await archivePackage(pkg, out);
+    const file = Bun.file(out);
+    const res = await fetch(url, {
+      method: "PUT",
+      headers: {
+        ...authHeaders(token),
+        "Content-Type": "application/gzip",
+        "Content-Length": String(file.size),
+        "X-Rayts-Package-Root": encodeURIComponent(pkg.root),
+      },
+      body: file,
+    });
+    if (!res.ok) {
+      throw new RaytsError(
+        `Cannot upload the job's package ${pkg.root} to ${address}: HTTP ${res.status} ${await res.text()}`,
+      );
+    }
+    return true;
+  } finally {
+    rmSync(out, { force: true });
+  }
+}

@@ -1,0 +1,182 @@
+/**
+ * The job's package reaching other nodes: a real head and a node started from another directory with
+ * an environment cache of its own, and a project in a temp directory whose `package.json` depends on
+ * a local tarball (no registry). Tasks pinned to the node import the dependency by bare name and
+ * load the entry script from the node's unpacked copy of the package; `.gitignore`d files stay
+ * behind; a second job with the same files uploads and installs nothing again. A driver that cannot
+ * attach the head's shared memory (`RAYTS_SHM_ATTACH=never`) moves its objects over HTTP and its
+ * code through the package.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { ClusterProcess, nodeArgs, startCluster, type TestCluster } from "../cluster-harness.ts";
+import { RAYTS_BIN, testEnv } from "../harness.ts";
+
+setDefaultTimeout(180_000);
+
+function sh(cmd: string[], cwd: string, env?: Record<string, string>): void {
+  const r = Bun.spawnSync(cmd, { cwd, env: env ?? testEnv(), stdout: "pipe", stderr: "pipe" });
+  if (r.exitCode !== 0)
+    throw new Error(`${cmd.join(" ")} failed: ${r.stderr.toString()}${r.stdout.toString()}`);
+}
+
+const JOB = `
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { greet, where as depWhere } from "shipdep";
+import { get, getRuntimeContext, put, remote } from "rayts";
+
+const HERE = import.meta.path;
+const probe = remote(() => ({
+  node: getRuntimeContext().nodeId,
+  greeting: greet("node"),
+  dep: depWhere,
+  here: HERE,
+  secret: existsSync(join(dirname(HERE), "secret.txt")),
+  data: existsSync(join(dirname(HERE), "data.txt")) ? readFileSync(join(dirname(HERE), "data.txt"), "utf8").trim() : null,
+}));
+const total = remote((a: Float64Array) => a.reduce((s, x) => s + x, 0));
+const big = remote((n: number) => new Float64Array(n).fill(3));
+
+const [mode, target] = process.argv.slice(2);
+if (mode === "probe") {
+  const opts = target === undefined ? {} : { scheduling: { nodeId: target } };
+  const report = await get(probe.options(opts).remote());
+  console.log("REPORT " + JSON.stringify(report));
+} else if (mode === "objects") {
+  const arr = new Float64Array(1 << 19).fill(2);
+  const ref = put(arr);
+  const back = (await get(ref)) as Float64Array;
+  const sum = await get(total.remote(ref));
+  const made = (await get(big.remote(1 << 18))) as Float64Array;
+  const report = await get(probe.remote());
+  console.log("REPORT " + JSON.stringify({ back: [back.length, back[7]], sum, made: [made.length, made[5]], report }));
+}
+`;
+
+/** A project: package.json depending on a vendored tarball, installed here as its author would. */
+function makeProject(root: string): string {
+  const src = join(root, "depsrc", "package");
+  mkdirSync(src, { recursive: true });
+  writeFileSync(
+    join(src, "package.json"),
+    JSON.stringify({ name: "shipdep", version: "1.0.0", main: "index.js" }),
+  );
+  writeFileSync(
+    join(src, "index.js"),
+    "exports.greet = (who) => 'hello ' + who + ' from shipdep';\nexports.where = __filename;\n",
+  );
+  const proj = join(root, "proj");
+  mkdirSync(join(proj, "vendor"), { recursive: true });
+  sh(["tar", "-czf", join(proj, "vendor", "shipdep-1.0.0.tgz"), "-C", join(root, "depsrc"), "package"], root);
+  writeFileSync(
+    join(proj, "package.json"),
+    JSON.stringify({
+      name: "shipjob",
+      private: true,
+      type: "module",
+      dependencies: { shipdep: "file:./vendor/shipdep-1.0.0.tgz" },
+    }),
+  );
+  writeFileSync(join(proj, ".gitignore"), "node_modules/\nsecret.txt\n");
+  writeFileSync(join(proj, "secret.txt"), "not for other nodes\n");
+  writeFileSync(join(proj, "data.txt"), "shipped\n");
+  writeFileSync(join(proj, "job.ts"), JOB);
+  sh([RAYTS_BIN, "install"], proj, testEnv({ BUN_BE_BUN: "1" }));
+  return proj;
+}
+
+/** Starts a node with its own cwd and environment cache (as on another machine). */
+async function addNodeFrom(cluster: TestCluster, cwd: string, cache: string) {
+  mkdirSync(cwd, { recursive: true });
+  const proc = Bun.spawn([RAYTS_BIN, ...nodeArgs(cluster.address, { numCpus: 1 })], {
+    cwd,
+    env: cluster.env({ RAYTS_ENV_CACHE: cache }),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const node = cluster.adopt(new ClusterProcess(proc));
+  const match = await node.waitForOutput(/Started rayts node (\w+) at (\S+),/);
+  return { node, nodeId: match[1] as string };
+}
+
+// biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the job printed.
+function reportOf(run: { code: number; stdout: string; stderr: string }): any {
+  const line = run.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+  if (run.code !== 0 || line === undefined) {
+    throw new Error(
+      `The job exited ${run.code} without a report\n--- stderr\n${run.stderr}\n--- stdout\n${run.stdout}`,
+    );
+  }
+  return JSON.parse(line.slice("REPORT ".length));
+}
+
+function lines(file: string): string[] {
+  return existsSync(file)
+    ? readFileSync(file, "utf8")
+        .trim()
+        .split("\n")
+        .filter((l) => l !== "")
+    : [];
+}
+
+describe("the job's package on other nodes", () => {
+  test("tasks on a second node import the package's dependency from its copy there; ignored files stay behind; a second job reuses it", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const proj = makeProject(join(cluster.dir.path, "work"));
+    const nodeCache = join(cluster.dir.path, "node-b-cache");
+    const { nodeId } = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), nodeCache);
+    await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2);
+
+    const job = [
+      "--address",
+      cluster.address,
+      "--token",
+      cluster.token,
+      join(proj, "job.ts"),
+      "probe",
+      nodeId,
+    ];
+    const first = reportOf(await cluster.rayts(job, { cwd: proj, timeoutMs: 120_000 }));
+    expect(first.node).toBe(nodeId);
+    expect(first.greeting).toBe("hello node from shipdep");
+    // Loaded from the node's unpacked copy, with the dependency installed there.
+    const copy = join(nodeCache, first.here.slice(nodeCache.length + 1).split("/")[0]);
+    expect(first.here.startsWith(`${nodeCache}/job-`)).toBe(true);
+    expect(first.here).toBe(join(copy, "job.ts"));
+    expect(first.dep).toBe(join(copy, "node_modules", "shipdep", "index.js"));
+    expect(first.data).toBe("shipped");
+    expect(first.secret).toBe(false);
+    expect(existsSync(join(copy, "secret.txt"))).toBe(false);
+    expect(existsSync(join(copy, "vendor", "shipdep-1.0.0.tgz"))).toBe(true);
+    expect(lines(join(nodeCache, "packages.log"))).toHaveLength(1);
+
+    const second = reportOf(await cluster.rayts(job, { cwd: proj, timeoutMs: 120_000 }));
+    expect(second.here).toBe(first.here);
+    expect(second.greeting).toBe("hello node from shipdep");
+    // Uploaded once, unpacked and installed once on the node.
+    expect(lines(join(nodeCache, "packages.log"))).toHaveLength(1);
+    expect(cluster.head.stderr.match(/Received job package/g)).toHaveLength(1);
+  });
+
+  test("a driver that cannot attach the head's shared memory puts, gets and runs tasks; the head loads its code from the package", async () => {
+    await using cluster = await startCluster({ numCpus: 2 });
+    const proj = makeProject(join(cluster.dir.path, "work"));
+    const run = await cluster.rayts(
+      ["--address", cluster.address, "--token", cluster.token, join(proj, "job.ts"), "objects"],
+      { cwd: proj, env: { RAYTS_SHM_ATTACH: "never" }, timeoutMs: 120_000 },
+    );
+    const r = reportOf(run);
+    expect(r.back).toEqual([1 << 19, 2]);
+    expect(r.sum).toBe(2 * (1 << 19));
+    expect(r.made).toEqual([1 << 18, 3]);
+    expect(r.report.greeting).toBe("hello node from shipdep");
+    expect(r.report.secret).toBe(false);
+    // The head's node runs the task from its unpacked copy, not from the driver's directory.
+    expect(r.report.here.startsWith(proj)).toBe(false);
+    expect(r.report.here.endsWith("/job.ts")).toBe(true);
+    expect(r.report.dep.startsWith(proj)).toBe(false);
+  });
+});
