@@ -7,7 +7,7 @@
 import { GetTimeoutError, type ObjectLostError } from "./errors.ts";
 import type { Head } from "./head.ts";
 import { PlacementGroupManager } from "./placement/pg-manager.ts";
-import type { PlacementGroupInfo, PlacementGroupSpec } from "./placement/pg-types.ts";
+import type { BundleReply, PlacementGroupInfo, PlacementGroupSpec } from "./placement/pg-types.ts";
 import { ActorManager } from "./runtime/actor-manager.ts";
 import { randomId } from "./runtime/ids.ts";
 import { keptAlive } from "./runtime/keep-alive.ts";
@@ -48,6 +48,9 @@ export interface NodeConfig {
 }
 
 type NodeState = "RUNNING" | "STOPPED";
+
+/** Callers from this id up are drivers in other processes (`cluster/driver-service.ts`). */
+const FIRST_DRIVER_CALLER = 1_000_000;
 
 /** Per-caller counts of references and pins, so a dead worker's share can be released. */
 class CallerBook {
@@ -116,6 +119,7 @@ export class Node implements NodeApi, NodeContext {
         this.actors.placeWaiting();
         this.tasks.schedule();
       },
+      () => this.resourcesFreed(),
     );
     this.pool = new WorkerPool(
       {
@@ -464,8 +468,9 @@ export class Node implements NodeApi, NodeContext {
     for (const id of ids) this.store.free(id);
   }
 
-  createPlacementGroup(_caller: CallerId, spec: PlacementGroupSpec): void {
-    this.placementGroups.create(spec);
+  createPlacementGroup(caller: CallerId, spec: PlacementGroupSpec): void {
+    // A driver's groups (not detached) go when it disconnects; workers' belong to the job.
+    this.placementGroups.create(spec, caller >= FIRST_DRIVER_CALLER ? caller : undefined);
   }
 
   removePlacementGroup(_caller: CallerId, pgId: string): void {
@@ -478,6 +483,26 @@ export class Node implements NodeApi, NodeContext {
 
   async placementGroupTable(): Promise<PlacementGroupInfo[]> {
     return this.placementGroups.table();
+  }
+
+  async prepareBundles(
+    _caller: CallerId,
+    spec: PlacementGroupSpec,
+    indexes: readonly number[],
+  ): Promise<BundleReply> {
+    return this.placementGroups.prepareBundles(spec, indexes);
+  }
+
+  async commitBundles(_caller: CallerId, pgId: string, indexes: readonly number[]): Promise<BundleReply> {
+    return this.placementGroups.commitBundles(pgId, indexes);
+  }
+
+  async releaseBundles(
+    _caller: CallerId,
+    pgId: string,
+    indexes: readonly number[] | undefined,
+  ): Promise<BundleReply> {
+    return this.placementGroups.releaseBundles(pgId, indexes);
   }
 
   async placementGroupByName(name: string, namespace: string): Promise<PlacementGroupInfo | undefined> {
@@ -548,6 +573,7 @@ export class Node implements NodeApi, NodeContext {
    * pin it held, so its objects do not leak.
    */
   dropCaller(caller: CallerId): void {
+    if (caller >= FIRST_DRIVER_CALLER) this.placementGroups.dropOwner(caller);
     const b = this.#books.get(caller);
     this.#books.delete(caller);
     if (b === undefined) return;

@@ -12,6 +12,7 @@
  *   receiver included) with its last reported resources; sent to every node each heartbeat period
  *   and at once when a node joins or dies. Each node builds its cluster view from the last one.
  */
+import type { PlacementGroupInfo } from "../placement/pg-types.ts";
 
 /** What a node says about itself with each heartbeat. */
 export interface NodeReport {
@@ -86,4 +87,6 @@ export interface ClusterStatus {
     readonly count: number;
   }>;
   readonly store: { readonly objects: number; readonly usedBytes: number; readonly capacityBytes: number };
+  /** Every placement group the head's node coordinates, with its bundle → node map. */
+  readonly placementGroups?: readonly PlacementGroupInfo[];
 }

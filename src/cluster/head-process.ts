@@ -15,6 +15,7 @@ import { headBanner } from "./head-banner.ts";
 import { HeadService } from "./head-service.ts";
 import { nodeReport, startLocalNode } from "./local-node.ts";
 import { NodeLinks } from "./node-links.ts";
+import { attachClusterPlacement } from "./pg-cluster.ts";
 import { ProcessLog } from "./process-log.ts";
 import {
   createSession,
@@ -74,6 +75,8 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
     log: (line) => log.write(line),
   });
   node.cluster = links;
+  attachClusterPlacement(node, service.table, links);
+  service.reportPlacementGroups(() => node.placementGroups.table());
   const drivers = new DriverService(node, (line) => log.write(line));
   service.serveObjects(node.store);
   service.serveDrivers((hello, peer) => drivers.accept(hello, peer));

@@ -11,6 +11,7 @@
  */
 import { hostname } from "node:os";
 import { VERSION_LINE } from "../cli/version.ts";
+import type { PlacementGroupInfo } from "../placement/pg-types.ts";
 import { packageRoutes } from "../shipping/package-routes.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { Message } from "../transport/message.ts";
@@ -56,6 +57,7 @@ export class HeadService {
   #driverHello: ((hello: Message, peer: Peer) => unknown) | undefined;
   #state: HeadState = "RUNNING";
   #objects: ObjectStore | undefined;
+  #groups: (() => readonly PlacementGroupInfo[]) | undefined;
 
   private constructor(options: HeadServiceOptions) {
     this.#options = options;
@@ -117,8 +119,14 @@ export class HeadService {
     this.#driverHello = hello;
   }
 
+  /** Adds the placement groups (kept by the head's node) to the status. */
+  reportPlacementGroups(groups: () => readonly PlacementGroupInfo[]): void {
+    this.#groups = groups;
+  }
+
   status(): ClusterStatus {
-    return this.table.status(this.#options.sessionName, this.address);
+    const status = this.table.status(this.#options.sessionName, this.address);
+    return this.#groups === undefined ? status : { ...status, placementGroups: this.#groups() };
   }
 
   /** Stops serving; nodes see their socket close. */

@@ -37,6 +37,12 @@ export interface NodeTableOptions {
   readonly maxDeadKept?: number;
 }
 
+/** A change to the table: a node joined, sent a report, or was declared dead. */
+export interface NodeEvent {
+  readonly t: "joined" | "report" | "dead";
+  readonly nodeId: string;
+}
+
 /** A node declared dead by {@link NodeTable.sweep} or {@link NodeTable.markDead}. */
 export interface DeadNode {
   readonly nodeId: string;
@@ -49,6 +55,7 @@ export class NodeTable {
   readonly #deadAfterMs: number;
   readonly #now: () => number;
   readonly #maxDeadKept: number;
+  readonly #listeners: Array<(e: NodeEvent) => void> = [];
 
   constructor(options: NodeTableOptions) {
     this.#deadAfterMs = options.deadAfterMs;
@@ -71,6 +78,22 @@ export class NodeTable {
       report: request.report,
       lastSeen: this.#now(),
     });
+    this.#emit({ t: "joined", nodeId: request.nodeId });
+  }
+
+  /** Calls `fn` after every change (placement groups react to nodes joining, freeing and dying). */
+  onChange(fn: (e: NodeEvent) => void): void {
+    this.#listeners.push(fn);
+  }
+
+  #emit(e: NodeEvent): void {
+    for (const fn of this.#listeners) {
+      try {
+        fn(e);
+      } catch {
+        // A listener's failure must not break the table.
+      }
+    }
   }
 
   /** Records a heartbeat. Throws {@link UnknownNodeError} for an unknown or dead node. */
@@ -78,6 +101,7 @@ export class NodeTable {
     const entry = this.#alive(nodeId);
     entry.report = report;
     entry.lastSeen = this.#now();
+    this.#emit({ t: "report", nodeId });
   }
 
   /** Declares a node dead; returns it, or undefined when it was unknown or dead already. */
@@ -87,6 +111,7 @@ export class NodeTable {
     entry.state = "DEAD";
     entry.deathReason = reason;
     this.#forgetOldDead();
+    this.#emit({ t: "dead", nodeId });
     return { nodeId, address: entry.request.address, reason };
   }
 

@@ -1,4 +1,5 @@
 /** The text `rayts status` prints for a {@link ClusterStatus}. */
+import type { PlacementGroupInfo } from "../placement/pg-types.ts";
 import type { ClusterStatus, NodeStatus } from "./cluster-protocol.ts";
 
 const BYTE_RESOURCES = new Set(["memory", "object_store_memory"]);
@@ -11,7 +12,8 @@ export function formatStatus(status: ClusterStatus): string {
   lines.push(`Nodes: ${alive} alive, ${dead} dead`);
   for (const node of status.nodes) lines.push(`  ${formatNode(node)}`);
   lines.push("", "Resources (used / total over alive nodes):");
-  const names = Object.keys(status.total).sort(byImportance);
+  // Bundles are counted once, as used resources and in their own section, not as group resources.
+  const names = Object.keys(status.total).filter(isPlain).sort(byImportance);
   if (names.length === 0) lines.push("  (none)");
   const width = Math.max(0, ...names.map((n) => n.length));
   for (const name of names) {
@@ -22,6 +24,7 @@ export function formatStatus(status: ClusterStatus): string {
   lines.push("", "Pending demand:");
   if (status.pendingDemand.length === 0) lines.push("  (none)");
   for (const p of status.pendingDemand) lines.push(`  ${JSON.stringify(p.demand)} × ${p.count}`);
+  if (status.placementGroups !== undefined) lines.push("", ...formatGroups(status.placementGroups));
   const s = status.store;
   lines.push(
     "",
@@ -40,13 +43,48 @@ function formatNode(node: NodeStatus): string {
 function resourceSummary(node: NodeStatus): string {
   const { total, available } = node.report;
   return Object.keys(total)
-    .filter((name) => !BYTE_RESOURCES.has(name))
+    .filter((name) => !BYTE_RESOURCES.has(name) && isPlain(name))
     .sort(byImportance)
     .map(
       (name) =>
         `${name} ${amount(name, (total[name] ?? 0) - (available[name] ?? 0))}/${amount(name, total[name] ?? 0)}`,
     )
     .join(", ");
+}
+
+/** Not a placement group's bundle resource (`CPU_group_0_<pg>`, `CPU_group_<pg>`). */
+function isPlain(name: string): boolean {
+  return !name.includes("_group_");
+}
+
+/** Most groups listed one per line; the rest are counted. */
+const GROUPS_LISTED = 20;
+
+/** The placement groups: counts by state, the resources their placed bundles reserve, each group. */
+export function formatGroups(groups: readonly PlacementGroupInfo[]): string[] {
+  const live = groups.filter((g) => g.state !== "REMOVED");
+  const byState = new Map<string, number>();
+  for (const g of live) byState.set(g.state, (byState.get(g.state) ?? 0) + 1);
+  const counts = [...byState].map(([state, n]) => `${n} ${state.toLowerCase()}`).join(", ");
+  const lines = [`Placement groups: ${live.length}${counts === "" ? "" : ` (${counts})`}`];
+  const reserved: Record<string, number> = {};
+  for (const g of live) {
+    for (const i of Object.keys(g.bundlesToNode)) {
+      for (const [k, v] of Object.entries(g.bundles[Number(i)] ?? {})) reserved[k] = (reserved[k] ?? 0) + v;
+    }
+  }
+  const names = Object.keys(reserved).sort(byImportance);
+  lines.push(
+    `  reserved: ${names.length === 0 ? "nothing" : names.map((n) => `${amount(n, reserved[n] ?? 0)} ${n}`).join(", ")}`,
+  );
+  for (const g of live.slice(0, GROUPS_LISTED)) {
+    const nodes = g.bundles.map((_, i) => g.bundlesToNode[i] ?? "-").join(" ");
+    lines.push(
+      `  ${g.placementGroupId}${g.name === undefined ? "" : ` (${g.name})`}  ${g.strategy}  ${g.state}  ${g.bundles.length} bundles on [${nodes}]`,
+    );
+  }
+  if (live.length > GROUPS_LISTED) lines.push(`  … and ${live.length - GROUPS_LISTED} more`);
+  return lines;
 }
 
 function byImportance(a: string, b: string): number {

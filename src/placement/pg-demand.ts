@@ -4,9 +4,11 @@
  * at submission (unknown or removed group, bundle index out of range, a demand larger than the
  * bundle).
  */
-import { TaskUnschedulableError } from "../errors.ts";
+import { ActorUnschedulableError, TaskUnschedulableError } from "../errors.ts";
 import type { CompiledSchedulingStrategy } from "../options/compile.ts";
-import type { PlacementGroupManager } from "./pg-manager.ts";
+import type { ActorSpec } from "../runtime/protocol.ts";
+import type { NodeContext } from "../scheduler/node-context.ts";
+import { type PlacementGroupManager, WAIT_FOR_GROUP } from "./pg-manager.ts";
 import { bundleResourceName } from "./pg-types.ts";
 
 /** A placement inside group `pgId`: bundle `index` (-1 = any bundle). */
@@ -59,4 +61,27 @@ export function checkGroupDemand(
     );
   }
   return undefined;
+}
+
+/**
+ * Where an actor in a group is created: the node holding its bundle (undefined = this node), or the
+ * error that fails its creation (the bundle is not placed yet on a multi-node cluster).
+ */
+export function groupActorTarget(
+  ctx: NodeContext,
+  spec: ActorSpec,
+  p: GroupPlacement,
+): string | undefined | Error {
+  const t = ctx.placementGroups.workTarget(p, spec.opts.placementDemand);
+  if (t === WAIT_FOR_GROUP) {
+    return new ActorUnschedulableError(
+      `Actor ${spec.cls.name} cannot be created yet: ${p.index < 0 ? "no bundle" : `bundle ${p.index}`} of placement group ${p.pgId} that could hold it is placed on a node; await pg.ready() before creating actors in the group`,
+    );
+  }
+  if (t !== undefined && spec.contained.length > 0) {
+    return new ActorUnschedulableError(
+      `Actor ${spec.cls.name} cannot be created on node ${t}, which holds its bundle of placement group ${p.pgId}: actors with refs nested in their arguments do not run on another node yet; pass the refs as top-level arguments`,
+    );
+  }
+  return t;
 }

@@ -1,12 +1,15 @@
 /**
- * Placement-group shapes shared by the public API, the node and (later) the head.
+ * Placement-group shapes shared by the public API, the nodes and the coordinator.
  */
 
 /** How the bundles of a group are laid out over nodes, as in Ray. */
 export type PlacementStrategy = "PACK" | "SPREAD" | "STRICT_PACK" | "STRICT_SPREAD";
 
-/** `PENDING` until every bundle is reserved, `CREATED` then, `REMOVED` for good. */
-export type PlacementGroupState = "PENDING" | "CREATED" | "REMOVED";
+/**
+ * `PENDING` until every bundle is reserved, `CREATED` then, `RESCHEDULING` while bundles lost with
+ * their node wait to be placed again, `REMOVED` for good.
+ */
+export type PlacementGroupState = "PENDING" | "CREATED" | "RESCHEDULING" | "REMOVED";
 
 export const STRATEGIES: readonly PlacementStrategy[] = ["PACK", "SPREAD", "STRICT_PACK", "STRICT_SPREAD"];
 
@@ -35,4 +38,24 @@ export interface PlacementGroupInfo {
 /** Ray's resource names for bundle `index` of group `pgId`: indexed and any-bundle (wildcard). */
 export function bundleResourceName(resource: string, pgId: string, index: number): string {
   return index < 0 ? `${resource}_group_${pgId}` : `${resource}_group_${index}_${pgId}`;
+}
+
+/** The custom resources a reserved bundle publishes (indexed and any-bundle names). */
+export function groupResources(
+  bundle: Readonly<Record<string, number>>,
+  pgId: string,
+  index: number,
+): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [k, v] of Object.entries(bundle)) {
+    out[bundleResourceName(k, pgId, index)] = v;
+    out[bundleResourceName(k, pgId, -1)] = (out[bundleResourceName(k, pgId, -1)] ?? 0) + v;
+  }
+  return out;
+}
+
+/** What a node answers to the coordinator's prepare, commit and release: its resources free now. */
+export interface BundleReply {
+  readonly ok: boolean;
+  readonly available: Readonly<Record<string, number>>;
 }

@@ -27,6 +27,35 @@ const optNum = (v: unknown, what: string): number | undefined => {
   return v;
 };
 
+const ints = (v: unknown, what: string): number[] => {
+  if (!Array.isArray(v) || !v.every((x) => Number.isInteger(x) && x >= 0)) {
+    throw new TypeError(`Bad request: ${what} must be an array of integers of at least 0`);
+  }
+  return v as number[];
+};
+/** A group's spec as a coordinator sends it to the node that is to hold its bundles. */
+const groupSpec = (v: unknown): PlacementGroupSpec => {
+  const s = v as Partial<PlacementGroupSpec> | null;
+  const bundles = s?.bundles as unknown;
+  if (
+    s === null ||
+    typeof s !== "object" ||
+    typeof s.id !== "string" ||
+    !Array.isArray(bundles) ||
+    !bundles.every(
+      (b) =>
+        typeof b === "object" &&
+        b !== null &&
+        Object.values(b as object).every((x) => typeof x === "number" && Number.isFinite(x) && x >= 0),
+    )
+  ) {
+    throw new TypeError(
+      "Bad request: a placement group spec must have an id and bundles of resource amounts",
+    );
+  }
+  return s as PlacementGroupSpec;
+};
+
 /** Methods that answer nothing (fire and forget). */
 const CASTS: Record<string, Cast> = {
   submitTask: (api, c, a) => api.submitTask(c, a[0] as TaskSpec),
@@ -55,6 +84,15 @@ const CALLS: Record<string, Call> = {
     api.waitPlacementGroup(str(a[0], "placement group id"), optNum(a[1], "timeoutMs")),
   placementGroupTable: (api) => api.placementGroupTable(),
   placementGroupByName: (api, _c, a) => api.placementGroupByName(str(a[0], "name"), str(a[1], "namespace")),
+  prepareBundles: (api, c, a) => api.prepareBundles(c, groupSpec(a[0]), ints(a[1], "bundle indexes")),
+  commitBundles: (api, c, a) =>
+    api.commitBundles(c, str(a[0], "placement group id"), ints(a[1], "bundle indexes")),
+  releaseBundles: (api, c, a) =>
+    api.releaseBundles(
+      c,
+      str(a[0], "placement group id"),
+      a[1] === null || a[1] === undefined ? undefined : ints(a[1], "bundle indexes"),
+    ),
   nodes: (api) => api.nodes(),
   clusterResources: (api) => api.clusterResources(),
   availableResources: (api) => api.availableResources(),

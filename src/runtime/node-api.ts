@@ -3,7 +3,7 @@
  * a Worker thread calls it through a message channel; a remote driver (later) through a socket.
  * Keeping one interface is what lets the node sit unchanged behind any transport.
  */
-import type { PlacementGroupInfo, PlacementGroupSpec } from "../placement/pg-types.ts";
+import type { BundleReply, PlacementGroupInfo, PlacementGroupSpec } from "../placement/pg-types.ts";
 import type {
   ActorCallSpec,
   ActorHandleState,
@@ -58,6 +58,20 @@ export interface NodeApi {
   waitPlacementGroup(pgId: string, timeoutMs: number | undefined): Promise<boolean>;
   placementGroupTable(): Promise<PlacementGroupInfo[]>;
   placementGroupByName(name: string, namespace: string): Promise<PlacementGroupInfo | undefined>;
+  /** Coordinator → node, phase 1: take bundles `indexes` of a group here, every one or none. */
+  prepareBundles(
+    caller: CallerId,
+    spec: PlacementGroupSpec,
+    indexes: readonly number[],
+  ): Promise<BundleReply>;
+  /** Coordinator → node, phase 2: publish prepared bundles to the group's work. */
+  commitBundles(caller: CallerId, pgId: string, indexes: readonly number[]): Promise<BundleReply>;
+  /** Coordinator → node: give bundles back (every one of the group here when `indexes` is undefined). */
+  releaseBundles(
+    caller: CallerId,
+    pgId: string,
+    indexes: readonly number[] | undefined,
+  ): Promise<BundleReply>;
   nodes(): Promise<NodeInfo[]>;
   clusterResources(): Promise<Record<string, number>>;
   availableResources(): Promise<Record<string, number>>;

@@ -10,7 +10,7 @@
  * ActorDiedError. Restarting it on another node is not done yet.
  */
 import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
-import type { GroupPlacement } from "../placement/pg-demand.ts";
+import { type GroupPlacement, groupActorTarget } from "../placement/pg-demand.ts";
 import type { RemoteLink } from "../scheduler/cluster-view.ts";
 import { copyBack, toRemote } from "../scheduler/forward-task.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
@@ -54,6 +54,7 @@ export function actorTarget(
 ): string | undefined | Error {
   const cluster = ctx.cluster;
   if (cluster === undefined) return undefined;
+  if (group !== undefined) return groupActorTarget(ctx, spec, group);
   const others = cluster.others();
   const forwardable = group === undefined && spec.contained.length === 0;
   const sched = spec.opts.scheduling as unknown;

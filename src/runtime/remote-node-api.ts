@@ -3,7 +3,7 @@
  * call that answers. A Worker thread (`WorkerLink`) and a driver in another process (`PeerLink`)
  * differ only in how a cast and a call travel, so each supplies those two and inherits the rest.
  */
-import type { PlacementGroupInfo, PlacementGroupSpec } from "../placement/pg-types.ts";
+import type { BundleReply, PlacementGroupInfo, PlacementGroupSpec } from "../placement/pg-types.ts";
 import type { CallerId, NodeApi, StreamStep } from "./node-api.ts";
 import type {
   ActorCallSpec,
@@ -95,6 +95,15 @@ export abstract class RemoteNodeApi implements NodeApi {
     return (
       (await this.call<PlacementGroupInfo | null>("placementGroupByName", [name, namespace])) ?? undefined
     );
+  }
+  prepareBundles(_c: CallerId, spec: PlacementGroupSpec, indexes: readonly number[]): Promise<BundleReply> {
+    return this.call("prepareBundles", [spec, indexes]);
+  }
+  commitBundles(_c: CallerId, pgId: string, indexes: readonly number[]): Promise<BundleReply> {
+    return this.call("commitBundles", [pgId, indexes]);
+  }
+  releaseBundles(_c: CallerId, pgId: string, indexes: readonly number[] | undefined): Promise<BundleReply> {
+    return this.call("releaseBundles", [pgId, indexes ?? null]);
   }
   nodes(): Promise<NodeInfo[]> {
     return this.call("nodes", []);

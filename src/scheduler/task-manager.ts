@@ -8,6 +8,7 @@
  */
 import { NodeDiedError, TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
+import { WAIT_FOR_GROUP } from "../placement/pg-manager.ts";
 import { objectIdFor } from "../runtime/ids.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import type { ObjectValue, Payload, TaskResult, TaskSpec } from "../runtime/protocol.ts";
@@ -138,6 +139,7 @@ export class TaskManager {
         return;
       }
     }
+    if (rec.group !== undefined && !this.#groupTarget(rec)) return;
     if (rec.target !== undefined) {
       rec.state = "RUNNING";
       void forwardTask(this.#ctx, rec, rec.target, this.#forwardHooks);
@@ -506,6 +508,25 @@ export class TaskManager {
       }
     }
     this.schedule();
+  }
+
+  /**
+   * Group work runs on the node holding its bundle (`rec.target`); false when that bundle is not
+   * placed yet: the task waits and is enqueued again once the group is placed.
+   */
+  #groupTarget(rec: TaskRecord): boolean {
+    const groups = this.#ctx.placementGroups;
+    const group = rec.group as GroupPlacement;
+    const t = groups.workTarget(group, rec.spec.opts.demand);
+    if (t === WAIT_FOR_GROUP) {
+      rec.state = "WAITING";
+      groups.whenPlaced(group.pgId, () => {
+        if (rec.state === "WAITING" && rec.deps === 0) this.#enqueue(rec);
+      });
+      return false;
+    }
+    rec.target = t;
+    return true;
   }
 
   /** A task submitted with default scheduling by a task that captures its children into a group. */

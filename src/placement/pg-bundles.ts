@@ -1,0 +1,132 @@
+/**
+ * The bundles one node holds for placement groups [Ray's raylet placement-group resource manager]:
+ * the node's half of the coordinator's two-phase reservation.
+ *
+ * - `prepare` takes the listed bundles as allocations of the node's resources, every one or none;
+ *   nothing is visible to work yet.
+ * - `commit` publishes each prepared bundle as Ray-style custom resources (`CPU_group_0_<pg>` and the
+ *   any-bundle `CPU_group_<pg>`), which only work scheduled into the group asks for.
+ * - `release` gives bundles back: a prepared one (the coordinator rolls back) or a committed one
+ *   (the group is removed, or moved away): the group's work on this node is stopped first.
+ *
+ * A node may hold several bundles of one group, prepared at different times (a group rescheduled
+ * after a node died may get its lost bundles placed beside the others).
+ */
+import type { Allocation, NodeResources } from "../scheduler/node-resources.ts";
+import { type BundleReply, groupResources, type PlacementGroupSpec } from "./pg-types.ts";
+
+interface HostedBundle {
+  readonly alloc: Allocation;
+  committed: boolean;
+}
+
+interface Hosted {
+  readonly spec: PlacementGroupSpec;
+  readonly bundles: Map<number, HostedBundle>;
+}
+
+/** What removing a group must stop on the node (tasks and actors placed inside it). */
+export interface GroupEvictor {
+  evictGroup(pgId: string): void;
+}
+
+export class BundleHost {
+  readonly #resources: NodeResources;
+  readonly #hosted = new Map<string, Hosted>();
+  #evictor: GroupEvictor | undefined;
+  #onCommitted: () => void = () => {};
+  #onReleased: () => void = () => {};
+
+  constructor(resources: NodeResources) {
+    this.#resources = resources;
+  }
+
+  /** Who stops a group's work, what runs when bundles appear (queued group work) or free up. */
+  wire(evictor: GroupEvictor, onCommitted: () => void, onReleased: () => void): void {
+    this.#evictor = evictor;
+    this.#onCommitted = onCommitted;
+    this.#onReleased = onReleased;
+  }
+
+  /** Takes bundles `indexes` of `spec` (every one or none); false when they do not fit now. */
+  prepare(spec: PlacementGroupSpec, indexes: readonly number[]): BundleReply {
+    const h = this.#hosted.get(spec.id);
+    const taken: Array<[number, Allocation]> = [];
+    for (const i of indexes) {
+      const bundle = spec.bundles[i];
+      if (bundle === undefined || h?.bundles.has(i) === true) {
+        for (const [, a] of taken) this.#resources.release(a);
+        return this.#reply(false);
+      }
+      const a = this.#resources.tryAcquire(bundle);
+      if (a === undefined) {
+        for (const [, t] of taken) this.#resources.release(t);
+        return this.#reply(false);
+      }
+      taken.push([i, a]);
+    }
+    let hosted = h;
+    if (hosted === undefined) {
+      hosted = { spec, bundles: new Map() };
+      this.#hosted.set(spec.id, hosted);
+    }
+    for (const [i, alloc] of taken) hosted.bundles.set(i, { alloc, committed: false });
+    return this.#reply(true);
+  }
+
+  /** Publishes prepared bundles to the group's work. */
+  commit(pgId: string, indexes: readonly number[]): BundleReply {
+    const h = this.#hosted.get(pgId);
+    let all = h !== undefined;
+    for (const i of indexes) {
+      const b = h?.bundles.get(i);
+      if (h === undefined || b === undefined) {
+        all = false;
+        continue;
+      }
+      if (b.committed) continue;
+      b.committed = true;
+      this.#resources.addResources(groupResources(h.spec.bundles[i] ?? {}, pgId, i));
+    }
+    if (all) this.#onCommitted();
+    return this.#reply(all);
+  }
+
+  /**
+   * Gives bundles back (all of the group's on this node when `indexes` is undefined). Releasing every
+   * committed bundle stops the group's work here first.
+   */
+  release(pgId: string, indexes: readonly number[] | undefined): BundleReply {
+    const h = this.#hosted.get(pgId);
+    if (h === undefined) return this.#reply(true);
+    const which = indexes ?? [...h.bundles.keys()];
+    const committed = which.some((i) => h.bundles.get(i)?.committed === true);
+    if (committed && which.length === h.bundles.size) this.#evictor?.evictGroup(pgId);
+    for (const i of which) {
+      const b = h.bundles.get(i);
+      if (b === undefined) continue;
+      h.bundles.delete(i);
+      if (b.committed) this.#resources.removeResources(groupResources(h.spec.bundles[i] ?? {}, pgId, i));
+      if (b.alloc.state !== "RELEASED") this.#resources.release(b.alloc);
+    }
+    if (h.bundles.size === 0) this.#hosted.delete(pgId);
+    this.#onReleased();
+    return this.#reply(true);
+  }
+
+  /** The spec of a group this node holds bundles of. */
+  spec(pgId: string): PlacementGroupSpec | undefined {
+    return this.#hosted.get(pgId)?.spec;
+  }
+
+  /** Indexes of the group's bundles committed on this node. */
+  committed(pgId: string): number[] {
+    const h = this.#hosted.get(pgId);
+    if (h === undefined) return [];
+    return [...h.bundles].filter(([, b]) => b.committed).map(([i]) => i);
+  }
+
+  #reply(ok: boolean): BundleReply {
+    return { ok, available: this.#resources.available() };
+  }
+}
