@@ -91,13 +91,18 @@ class ClusterNodes implements NodeSource {
     if (nodeId !== this.selfId) this.#answered.set(nodeId, available);
   }
 
-  /** A report arrived: true when the node's free resources changed since its last one. */
+  /**
+   * A report arrived and replaces any answer seen since the last one (a report sent just before an
+   * answer may be older than it: then a prepare fails and is tried again, which is safe). True when
+   * what the coordinator believes the node has free changed.
+   */
   reported(nodeId: string, available: Readonly<Record<string, number>>): boolean {
     const key = JSON.stringify(available);
-    if (this.#reported.get(nodeId) === key) return false;
+    const answered = this.#answered.get(nodeId);
+    const before = answered === undefined ? this.#reported.get(nodeId) : JSON.stringify(answered);
     this.#reported.set(nodeId, key);
     this.#answered.delete(nodeId);
-    return true;
+    return key !== before;
   }
 
   forget(nodeId: string): void {

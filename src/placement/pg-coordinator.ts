@@ -145,12 +145,14 @@ export class PgCoordinator {
     g.where.fill(undefined);
     g.onPlaced.length = 0;
     const ports = new Map(this.#source.nodes().map((n) => [n.nodeId, n.port]));
+    const released: Array<Promise<unknown>> = [];
     for (const nodeId of byNode.keys()) {
       const port = ports.get(nodeId);
-      if (port !== undefined) void this.#call(nodeId, () => port.release(pgId, undefined));
+      if (port !== undefined) released.push(this.#call(nodeId, () => port.release(pgId, undefined)));
     }
     for (const w of g.waiters.splice(0)) w(false);
-    this.kick();
+    // Once the nodes answered (with what they have free now), waiting groups may fit.
+    void Promise.all(released).then(() => this.kick());
   }
 
   /** Removes the groups `caller` (a driver that went away) created, except detached ones. */

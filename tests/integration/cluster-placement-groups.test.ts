@@ -38,7 +38,7 @@ describe("placement groups across nodes", () => {
     expect(r.STRICT_PACK).toEqual({ state: "CREATED", distinct: 1, ...work });
     expect(r.PACK).toEqual({ state: "CREATED", distinct: 1, ...work });
     expect(r.strictSpreadOverMoreNodesThanExist).toBe("PENDING");
-    expect(r.bundleBiggerThanAnyNode).toBe("PENDING");
+    expect(r.strictPackBiggerThanAnyNode).toBe("PENDING");
     expect(r.outOfRange).toContain("TaskUnschedulableError");
     expect(r.outOfRange).toContain("bundleIndex 7 is out of range");
   });
