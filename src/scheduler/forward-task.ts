@@ -2,7 +2,8 @@
  * Running one task on another node [Ray's spillback lease, simplified]: once its arguments are ready
  * here, they are put on the other node under the same object ids, the spec is submitted there (its
  * return ids are the same object ids), and when the other node has the returns they are copied into
- * this node's store and sealed here, where the caller waits for them. The task arrives pinned to
+ * this node's store and sealed here, where the caller waits for them (a generator's items are relayed
+ * as they come, see `forward-stream.ts`). The task arrives pinned to
  * the other node (hard affinity), so it runs there and is not placed again.
  *
  * Both nodes are on one machine, so shm payloads cross by memory copy through the other node's
@@ -21,6 +22,7 @@ import type { ObjectValue, Payload, TaskSpec } from "../runtime/protocol.ts";
 import { pullObject, pushObject } from "../transport/object-pull.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
 import type { RemoteLink } from "./cluster-view.ts";
+import { relayStream } from "./forward-stream.ts";
 import type { NodeContext } from "./node-context.ts";
 import type { TaskRecord } from "./task-record.ts";
 
@@ -95,12 +97,13 @@ async function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Pr
   const spec = rec.spec;
   await link.syncEntryScripts(spec.fn.module);
   if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
-  const argIds = [...new Set(spec.argRefs.map(([, id]) => id))];
+  // Refs nested in the arguments travel too, once ready (refs nested deeper inside them do not).
+  const argIds = [...new Set([...spec.argRefs.map(([, id]) => id), ...spec.contained])];
+  if (spec.contained.length > 0) await whenReady(ctx, spec.contained);
   const http = overHttp(link);
   for (const id of argIds) {
     const v = ctx.store.peek(id);
     if (v === undefined) throw ctx.lostError(id);
-    // Refs nested inside an argument's value are not carried (tasks with nested refs stay local).
     const payload = http ? await pushed(ctx, link, id, v.payload) : toRemote(ctx, link, v.payload);
     if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
     link.api.putObject(link.caller, id, payload, []);
@@ -113,7 +116,20 @@ async function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Pr
   link.api.submitTask(link.caller, { ...spec, args, opts: pinnedTo(spec.opts, link.nodeId) });
   // The submission pinned the arguments there; this node's hold on them is no longer needed.
   if (argIds.length > 0) link.api.removeRefs(link.caller, argIds);
+  if (spec.fn.generator) {
+    await relayStream(ctx, rec, link);
+    return [];
+  }
   return link.api.getObjects(link.caller, rec.returnIds, undefined);
+}
+
+/** Resolves once every object of `ids` is ready here (rejects with ObjectLostError for a lost one). */
+function whenReady(ctx: NodeContext, ids: readonly string[]): Promise<void> {
+  return Promise.all(
+    ids.map((id) =>
+      ctx.store.isReady(id) ? undefined : new Promise<void>((ok) => ctx.store.onReady(id, ok)),
+    ),
+  ).then(() => {});
 }
 
 /**

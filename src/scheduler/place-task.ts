@@ -46,20 +46,19 @@ export class Placer {
     const ctx = this.#ctx;
     const spec = rec.spec;
     const sched = spec.opts.scheduling;
-    const forwardable = !spec.fn.generator && spec.contained.length === 0 && rec.group === undefined;
     if (typeof sched === "object" && "nodeId" in sched) {
       if (sched.nodeId === ctx.nodeId) return undefined;
-      const alive = ctx.cluster?.others().some((n) => n.nodeId === sched.nodeId) === true;
-      if (alive && forwardable) return this.sent(sched.nodeId, rec.demand);
+      if (ctx.cluster?.others().some((n) => n.nodeId === sched.nodeId) === true) {
+        return this.sent(sched.nodeId, rec.demand);
+      }
       if (!sched.soft) {
         return new TaskUnschedulableError(
-          alive
-            ? `Task ${spec.name} cannot be scheduled on node ${sched.nodeId}: generator tasks and tasks with refs nested in their arguments do not run on another node yet; pin it to this node or set soft: true`
-            : `Task ${spec.name} cannot be scheduled: node ${sched.nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
+          `Task ${spec.name} cannot be scheduled: node ${sched.nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
         );
       }
     }
-    if (!forwardable || ctx.cluster === undefined) return undefined;
+    // Work of a placement group runs where the group's bundles are.
+    if (rec.group !== undefined || ctx.cluster === undefined) return undefined;
     if (sched === "SPREAD") return this.spread(rec.demand);
     if (ctx.resources.isFeasible(rec.demand)) return undefined;
     return this.bestFit(rec.demand);

@@ -3,7 +3,8 @@
  * cluster view the head pushes. A task pinned to node B submits tasks that spill to the head's node
  * or to node C (a resource only they have, 2 CPUs where B has 1: the best-fitting node), tasks pinned
  * to the head's node and to C, and reads `nodes()` and `clusterResources()` for the whole cluster;
- * `SPREAD` from the driver and from a task on B puts tasks on every node.
+ * a generator on C streams to a task on B item by item; refs nested in arguments travel with the
+ * task; `SPREAD` from the driver and from a task on B puts tasks on every node.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
@@ -52,6 +53,17 @@ describe("work crosses nodes from every node", () => {
       alive: true,
       cpus: 7,
       custom: [1, 1],
+    });
+  });
+
+  test("a generator on node C streams its items to a task on B as they come; nested refs travel", async () => {
+    const { cluster, head, b, c } = await threeNodes();
+    await using _ = cluster;
+    const out = await run(cluster, "stream", b, head, c);
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    expect(reportOf(out)).toEqual({
+      stream: [b, c, ["Float64Array", 1 << 17, 12345], "TaskError: RangeError", [c, (1 << 17) + 8]],
     });
   });
 
