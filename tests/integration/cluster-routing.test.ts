@@ -4,10 +4,11 @@
  * or to node C (a resource only they have, 2 CPUs where B has 1: the best-fitting node), tasks pinned
  * to the head's node and to C, and reads `nodes()` and `clusterResources()` for the whole cluster;
  * a generator on C streams to a task on B item by item; refs nested in arguments travel with the
- * task; `SPREAD` from the driver and from a task on B puts tasks on every node.
+ * task; a task B spilled is retried on the next best node when its node is killed; `SPREAD` from the driver and from a task on B puts tasks on every node.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { resolve } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { startCluster, type TestCluster } from "../cluster-harness.ts";
 
 const TIMEOUT = 120_000;
@@ -24,6 +25,17 @@ function run(cluster: TestCluster, ...args: string[]) {
   return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
 }
 
+/** Resolves with the contents of `path` once it exists and is non-empty. */
+async function waitForFile(path: string): Promise<string> {
+  for (;;) {
+    if (existsSync(path)) {
+      const text = readFileSync(path, "utf8");
+      if (text.length > 0) return text;
+    }
+    await Bun.sleep(50);
+  }
+}
+
 /** A head with 2 CPUs and `atHead`, node B with 1 CPU, node C with 4 CPUs and `atC`. */
 async function threeNodes() {
   const cluster = await startCluster({ numCpus: 2, headArgs: ["--resources", '{"atHead":1}'] });
@@ -31,7 +43,7 @@ async function threeNodes() {
   const c = await cluster.addNode({ numCpus: 4, resources: { atC: 1 } });
   const status = await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3);
   const head = status.nodes.find((n) => n.isHead)!.nodeId;
-  return { cluster, head, b: b.nodeId, c: c.nodeId };
+  return { cluster, head, b: b.nodeId, c: c.nodeId, nodeC: c };
 }
 
 describe("work crosses nodes from every node", () => {
@@ -65,6 +77,27 @@ describe("work crosses nodes from every node", () => {
     expect(reportOf(out)).toEqual({
       stream: [b, c, ["Float64Array", 1 << 17, 12345], "TaskError: RangeError", [c, (1 << 17) + 8]],
     });
+  });
+
+  test("kill -9 of the node running a task submitted on B retries it on the next best node", async () => {
+    const { cluster, head, b, c, nodeC } = await threeNodes();
+    await using _ = cluster;
+    const driver = cluster.spawn([
+      "--address",
+      cluster.address,
+      "--token",
+      cluster.token,
+      JOB,
+      "die",
+      b,
+      head,
+      c,
+    ]);
+    expect(await waitForFile(join(cluster.dir.path, "first-attempt-node"))).toBe(c);
+    nodeC.kill("SIGKILL");
+    const [, where] = await driver.waitForOutput(/RESULT (\w+)/);
+    expect(where).toBe(head);
+    expect(await driver.proc.exited).toBe(0);
   });
 
   test("SPREAD from the driver and from a task on node B puts tasks on every node", async () => {
