@@ -71,4 +71,20 @@ describe("placement groups as nodes join and die", () => {
     status = await cluster.waitForStatus((s) => groupIn(s, detached).state === "CREATED");
     expect(groupIn(status, detached).bundlesToNode).toEqual({ [keptIndex]: b.nodeId, [lostIndex]: c.nodeId });
   });
+
+  test("a task submitted into a group that cannot be placed yet waits, then runs on its bundle's node once a node joins", async () => {
+    await using cluster = await startCluster({ numCpus: 0 });
+    const a = await cluster.addNode({ numCpus: 2 });
+    const driver = cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, "waiting"]);
+    await driver.waitForOutput(/SUBMITTED (\w+)/);
+    expect(driver.stdout).toContain("SUBMITTED PENDING");
+    const b = await cluster.addNode({ numCpus: 2 });
+    await driver.waitForOutput(/REPORT /);
+    expect(await driver.proc.exited).toBe(0);
+    const line = driver.stdout.split("\n").find((l) => l.startsWith("REPORT ")) ?? "";
+    const r = JSON.parse(line.slice("REPORT ".length)) as { ranOn: string; bundle1: string; state: string };
+    expect(r.state).toBe("CREATED");
+    expect([a.nodeId, b.nodeId]).toContain(r.bundle1);
+    expect(r.ranOn).toBe(r.bundle1);
+  });
 });
