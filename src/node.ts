@@ -29,6 +29,7 @@ import { NodeResources } from "./scheduler/node-resources.ts";
 import { TaskManager } from "./scheduler/task-manager.ts";
 import { serialize } from "./serialize/codec.ts";
 import type { JobPackageRef } from "./shipping/job-package.ts";
+import { ObjectDirectory } from "./store/object-directory.ts";
 import { ObjectStore, objectLostError } from "./store/object-store.ts";
 import { ShmArena } from "./store/shm-arena.ts";
 import { sweepStaleSegments } from "./store/stale-segments.ts";
@@ -93,6 +94,10 @@ export class Node implements NodeApi, NodeContext {
   reclaimLocal: () => void = () => {};
   /** The other nodes tasks may be forwarded to (set by the head process). */
   cluster: ClusterView | undefined = undefined;
+  /** Where this node listens (`host:port`), once it serves a cluster; "" on the embedded cluster. */
+  #address = "";
+  /** Objects across nodes: owner-side locations and borrowers, pulls (once the node has an address). */
+  objects: ObjectDirectory | undefined = undefined;
 
   constructor(head: Head, config: NodeConfig) {
     this.#head = head;
@@ -150,10 +155,31 @@ export class Node implements NodeApi, NodeContext {
     return this.#arena;
   }
 
+  /** Where this node listens (`host:port`); "" on the embedded cluster. */
+  get address(): string {
+    return this.#address;
+  }
+
+  /**
+   * The node serves a cluster at `address`: objects get this node as their owner's address and move
+   * between nodes through its object directory.
+   */
+  serveObjectsAt(address: string, token: string, log: (line: string) => void): void {
+    this.#address = address;
+    this.objects = new ObjectDirectory({
+      store: this.store,
+      token,
+      address,
+      errorPayload: (err) => this.errorPayload(err),
+      log,
+    });
+    for (const w of this.pool.workers()) w.send({ t: "owner", address });
+  }
+
   info(): NodeInfo {
     return {
       nodeId: this.nodeId,
-      address: "",
+      address: this.#address,
       alive: this.#state === "RUNNING",
       resources: this.resources.total(),
       labels: {},
@@ -175,6 +201,7 @@ export class Node implements NodeApi, NodeContext {
       moduleRoots: [...this.#moduleRoots],
       jobEnv: c.jobEnv,
       argv: process.argv,
+      owner: this.#address,
     };
   }
 
@@ -308,6 +335,7 @@ export class Node implements NodeApi, NodeContext {
   }
 
   putObject(caller: CallerId, id: string, payload: Payload, contained: readonly string[]): void {
+    if (payload.t === 1) this.store.claimPushed(payload.off);
     this.store.expect(id);
     this.holdFor(caller, id);
     this.store.seal(id, { payload, err: false }, contained);
@@ -415,6 +443,14 @@ export class Node implements NodeApi, NodeContext {
   addRefs(caller: CallerId, ids: readonly string[]): void {
     const b = this.#book(caller);
     for (const id of ids) if (this.store.addRef(id) && b !== undefined) bump(b.refs, id, 1);
+  }
+
+  borrowObjects(caller: CallerId, ids: readonly string[], owner: string): void {
+    const remote = owner !== "" && owner !== this.#address && this.objects !== undefined;
+    for (const id of ids) {
+      if (remote) this.store.expectBorrowed(id, owner);
+      this.holdFor(caller, id);
+    }
   }
 
   removeRefs(caller: CallerId, ids: readonly string[]): void {
@@ -636,6 +672,7 @@ export class Node implements NodeApi, NodeContext {
     this.pool.close();
     this.tasks.closeAll();
     this.actors.closeAll();
+    this.objects?.close();
     this.store.clear();
     if (this.#arena !== undefined) {
       this.#arena.unlink();

@@ -38,7 +38,7 @@ async function serve(size: number, token: string): Promise<void> {
     port: 0,
     token,
     onPeer: () => {},
-    routes: (app) => objectRoutes(app, () => store),
+    routes: (app) => objectRoutes(app, () => ({ store, objects: undefined })),
   });
   const chunk = 1 * MiB;
   const tcp = Bun.listen<{ pos: number }>({

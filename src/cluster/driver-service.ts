@@ -33,6 +33,8 @@ export interface DriverWelcome {
   readonly nodeId: string;
   readonly shmName: string | undefined;
   readonly hostname: string;
+  /** The node's address (`host:port`): the owner of the objects the driver makes. */
+  readonly address?: string;
 }
 
 export class DriverService {
@@ -77,7 +79,13 @@ export class DriverService {
       this.#log(`Driver ${caller} (pid ${pid}) disconnected: ${reason}`);
     });
     this.#log(`Driver ${caller} connected from ${peer.remote} (pid ${pid}, namespace ${namespace})`);
-    return { callerId: caller, nodeId: this.#node.nodeId, shmName: this.#node.shmName, hostname: hostname() };
+    return {
+      callerId: caller,
+      nodeId: this.#node.nodeId,
+      shmName: this.#node.shmName,
+      hostname: hostname(),
+      address: this.#node.address,
+    };
   }
 
   /** Closes every driver's connection (the head is stopping). */

@@ -77,8 +77,9 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   node.cluster = links;
   attachClusterPlacement(node, service.table, links);
   service.reportPlacementGroups(() => node.placementGroups.table());
+  node.serveObjectsAt(service.address, token, (line) => log.write(line));
   const drivers = new DriverService(node, (line) => log.write(line));
-  service.serveObjects(node.store);
+  service.serveObjects(node);
   service.serveDrivers((hello, peer) => drivers.accept(hello, peer));
   const tokenFile = writeToken(session, token);
   writeHeadRecord(session, {

@@ -13,10 +13,9 @@ import { hostname } from "node:os";
 import { VERSION_LINE } from "../cli/version.ts";
 import type { PlacementGroupInfo } from "../placement/pg-types.ts";
 import { packageRoutes } from "../shipping/package-routes.ts";
-import type { ObjectStore } from "../store/object-store.ts";
 import type { Message } from "../transport/message.ts";
 import { routeMessages } from "../transport/message-router.ts";
-import { objectRoutes } from "../transport/object-routes.ts";
+import { type ObjectSource, objectRoutes } from "../transport/object-routes.ts";
 import type { Peer } from "../transport/peer.ts";
 import { InvalidMessageError } from "../transport/transport-errors.ts";
 import { startTransportServer, type TransportServer } from "../transport/transport-server.ts";
@@ -56,7 +55,7 @@ export class HeadService {
   #own: OwnNode | undefined;
   #driverHello: ((hello: Message, peer: Peer) => unknown) | undefined;
   #state: HeadState = "RUNNING";
-  #objects: ObjectStore | undefined;
+  #objects: ObjectSource | undefined;
   #groups: (() => readonly PlacementGroupInfo[]) | undefined;
 
   private constructor(options: HeadServiceOptions) {
@@ -111,8 +110,8 @@ export class HeadService {
 
   /** Serves drivers: a peer whose first message is `driver` is handed to `hello` (see driver-service.ts). */
   /** Serves the head's own node's objects on `/objects/:id` (the node starts after the port binds). */
-  serveObjects(store: ObjectStore): void {
-    this.#objects = store;
+  serveObjects(node: ObjectSource): void {
+    this.#objects = node;
   }
 
   serveDrivers(hello: (hello: Message, peer: Peer) => unknown): void {

@@ -92,7 +92,7 @@ async function serve(
       onPeer: (peer) => peer.onMessage(routeMessages({ driver: (m, p) => callers.accept(m, p) })),
       routes: (app) => {
         app.get("/api/hello", (c) => c.json({ role: "node", nodeId: node.nodeId, version: VERSION_LINE }));
-        objectRoutes(app, () => node.store);
+        objectRoutes(app, () => node);
         packageRoutes(app, (line) => log.write(line));
       },
     });
@@ -103,6 +103,7 @@ async function serve(
       { cause: err },
     );
   }
+  node.serveObjectsAt(server.address, token, (line) => log.write(line));
   let pidFile: string | undefined;
   const shutdown = onShutdown(async () => {
     log.write("Stopping");

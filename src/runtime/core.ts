@@ -63,6 +63,11 @@ export class Core {
   readonly jobEnv: Readonly<Record<string, string>> | undefined;
   readonly currentTask: () => TaskContext | undefined;
   readonly hooks: CodecHooks;
+  /**
+   * The address (`host:port`) of the node owning the objects this thread makes (its own node), set
+   * as `ObjectRef.owner`; "" on the embedded cluster.
+   */
+  owner = "";
   readonly #local = new Map<string, number>();
   readonly #held = new Set<string>();
   #closed = false;
@@ -101,7 +106,9 @@ export class Core {
     this.#local.set(id, n === undefined ? 1 : n + 1);
     if (n === undefined && !this.#held.has(id)) {
       this.#held.add(id);
-      this.api.addRefs(this.caller, [id]);
+      // A ref owned by another node (it arrived inside a value) is borrowed from its owner.
+      if (ref.owner !== "" && ref.owner !== this.owner) this.api.borrowObjects(this.caller, [id], ref.owner);
+      else this.api.addRefs(this.caller, [id]);
     }
     return reclaimer.track(ref, () => this.#drop(id));
   }
@@ -119,7 +126,7 @@ export class Core {
   /** Makes the ref of an object the node already counts for this thread (task returns, puts). */
   #heldRef<T>(id: string): ObjectRef<T> {
     this.#held.add(id);
-    return new ObjectRef<T>(id);
+    return new ObjectRef<T>(id, this.owner);
   }
 
   /** Number of distinct objects this thread references (for tests and `rayts status`). */
@@ -337,7 +344,7 @@ export class Core {
 
   /** Makes the ref a stream item id names (the stream keeps the item alive until then). */
   streamItemRef<T>(id: string): ObjectRef<T> {
-    return new ObjectRef<T>(id);
+    return new ObjectRef<T>(id, this.owner);
   }
 
   newActorId(): string {

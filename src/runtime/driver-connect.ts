@@ -112,6 +112,7 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
     currentTask: () => undefined,
     makeActorHandle,
   });
+  core.owner = welcome.address ?? "";
   setJobRuntimeEnv(core, o.runtimeEnv);
   return {
     core,

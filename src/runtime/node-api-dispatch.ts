@@ -64,6 +64,7 @@ const CASTS: Record<string, Cast> = {
   putObject: (api, c, a) => api.putObject(c, str(a[0], "id"), a[1] as Payload, strs(a[2] ?? [], "contained")),
   addRefs: (api, c, a) => api.addRefs(c, strs(a[0], "ids")),
   removeRefs: (api, c, a) => api.removeRefs(c, strs(a[0], "ids")),
+  borrowObjects: (api, c, a) => api.borrowObjects(c, strs(a[0], "ids"), str(a[1], "owner")),
   unpin: (api, c, a) => api.unpin(c, str(a[0], "id")),
   cancel: (api, c, a) => api.cancel(c, str(a[0], "object id"), a[1] === true, a[2] !== false),
   killActor: (api, c, a) => api.killActor(c, str(a[0], "actor id"), a[1] !== false),

@@ -35,6 +35,12 @@ export interface NodeApi {
     timeoutMs: number | undefined,
   ): Promise<boolean[]>;
   addRefs(caller: CallerId, ids: readonly string[]): void;
+  /**
+   * The caller holds refs to objects owned by the node at `owner` (`host:port`): the node counts one
+   * reference for the caller on each, registering an id it does not know as borrowed from that owner
+   * and pulling its value when first needed (see `store/object-directory.ts`).
+   */
+  borrowObjects(caller: CallerId, ids: readonly string[], owner: string): void;
   removeRefs(caller: CallerId, ids: readonly string[]): void;
   /** A caller stopped reading a zero-copy view of a shm object. */
   unpin(caller: CallerId, id: string): void;

@@ -1,10 +1,12 @@
 /**
  * Actors the head's node placed on another node [Ray's actor scheduling by the GCS, simplified]:
  * this node keeps a small record per actor (its spec, the link to its node, the calls not answered
- * yet) and passes creation, calls and `kill` through the link. A call's arguments are put on the
- * other node under the same object ids, the call is submitted there unchanged (same task id, so the
- * same return ids), and its returns are copied back into this node's store and sealed here, as a
- * forwarded task's are (`scheduler/forward-task.ts`).
+ * yet) and passes creation, calls and `kill` through the link. A call's arguments reach the other
+ * node under the same object ids, the call is submitted there unchanged (same task id, so the same
+ * return ids), and its returns come back as a forwarded task's do (`scheduler/forward-task.ts`): by
+ * memory copy between segments of one machine, else by ownership over HTTP (arguments lent and
+ * pulled there, shm returns left there and pulled here when needed), with no size limit. Refs nested
+ * in a call's arguments are lent to the actor's node, which borrows them from their owner.
  *
  * The actor's node dying (its link closes) kills the actor: its pending and later calls fail with
  * ActorDiedError. Restarting it on another node is not done yet.
@@ -12,7 +14,7 @@
 import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
 import { type GroupPlacement, groupActorTarget } from "../placement/pg-demand.ts";
 import type { RemoteLink } from "../scheduler/cluster-view.ts";
-import { copyBack, toRemote } from "../scheduler/forward-task.ts";
+import { copyBack, leaveThere, lendObjects, overHttp, toRemote } from "../scheduler/forward-task.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import { ResourceSet } from "../scheduler/resource-set.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
@@ -211,10 +213,30 @@ export class RemoteActors {
     );
   }
 
-  /** Puts the ref arguments on the other node under the same ids; returns their ids. */
-  #putArgs(link: RemoteLink, argRefs: ReadonlyArray<readonly [number, string]>): string[] {
+  /**
+   * Puts the ref arguments on the other node under the same ids (by ownership over HTTP, or copied
+   * into its attached segment), and lends it the refs nested in the arguments; returns the ids the
+   * link's caller now holds there.
+   */
+  #putArgs(
+    link: RemoteLink,
+    argRefs: ReadonlyArray<readonly [number, string]>,
+    contained: readonly string[] = [],
+  ): string[] {
     const ctx = this.#ctx;
     const ids = [...new Set(argRefs.map(([, id]) => id))];
+    const dir = ctx.objects;
+    if (dir !== undefined && (overHttp(link) || contained.length > 0)) {
+      const lent = overHttp(link) ? [...new Set([...ids, ...contained])] : [...new Set(contained)];
+      lendObjects(dir, link, lent);
+      if (overHttp(link)) return lent;
+      for (const id of ids) {
+        const v = ctx.store.peek(id);
+        if (v === undefined) throw ctx.lostError(id);
+        link.api.putObject(link.caller, id, toRemote(ctx, link, v.payload), []);
+      }
+      return [...new Set([...ids, ...lent])];
+    }
     for (const id of ids) {
       const v = ctx.store.peek(id);
       if (v === undefined) throw ctx.lostError(id);
@@ -244,7 +266,7 @@ export class RemoteActors {
       this.#seal(call, rec.death as Payload);
       return;
     }
-    if (spec.streaming === true || spec.contained.length > 0) {
+    if (spec.streaming === true || (spec.contained.length > 0 && ctx.objects === undefined)) {
       const what =
         spec.streaming === true ? "generator methods" : "calls with refs nested in their arguments";
       this.#seal(
@@ -289,7 +311,7 @@ export class RemoteActors {
         continue;
       }
       try {
-        const argIds = this.#putArgs(link, s.argRefs);
+        const argIds = this.#putArgs(link, s.argRefs, s.contained);
         const args = s.args.t === 1 ? toRemote(ctx, link, s.args) : s.args;
         link.api.submitActorCall(link.caller, args === s.args ? s : { ...s, args });
         if (argIds.length > 0) link.api.removeRefs(link.caller, argIds);
@@ -312,6 +334,12 @@ export class RemoteActors {
       rec.inflight.delete(call.spec.taskId);
       if (link.closed) {
         if (!call.done) this.#seal(call, this.#nodeGone(rec, "its connection closed"));
+        return;
+      }
+      const dir = ctx.objects;
+      if (overHttp(link) && dir !== undefined) {
+        leaveThere(ctx, dir, link, call.returnIds, values, !call.done);
+        call.done = true;
         return;
       }
       try {

@@ -50,6 +50,9 @@ export abstract class RemoteNodeApi implements NodeApi {
   addRefs(_c: CallerId, ids: readonly string[]): void {
     this.cast("addRefs", [ids]);
   }
+  borrowObjects(_c: CallerId, ids: readonly string[], owner: string): void {
+    this.cast("borrowObjects", [ids, owner]);
+  }
   removeRefs(_c: CallerId, ids: readonly string[]): void {
     this.cast("removeRefs", [ids]);
   }

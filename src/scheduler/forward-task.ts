@@ -13,12 +13,16 @@
  *
  * When the other node's segment is not attached (another machine), or `RAYTS_OBJECT_TRANSFER=http`
  * is set in this process's environment (read once; tests use it to force the path on one machine),
- * shm payloads move over HTTP instead (`transport/object-pull.ts`): arguments are pushed with
- * `PUT /objects/:id` into a block of the other node's store and then registered there with
- * `putObject`, results are pulled with `GET /objects/:id` straight into a block of this node's store.
+ * objects move by ownership instead (`store/object-directory.ts`): the arguments are lent to the other
+ * node (`borrowObjects` with their owner's address), which pulls each from a node holding a copy
+ * (`GET /objects/:id`) when the task needs it; inline returns come back in the reply, while shm
+ * returns stay on the node that ran the task, recorded by this node (their owner) as located there,
+ * and are pulled here only when someone here needs them (or read where they are by later work placed
+ * there, see `locality.ts`). The copy there is released with the object here.
  */
 import { NodeDiedError, RaytsError } from "../errors.ts";
 import type { ObjectValue, Payload, TaskSpec } from "../runtime/protocol.ts";
+import type { ObjectDirectory } from "../store/object-directory.ts";
 import { pullObject, pushObject } from "../transport/object-pull.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
 import type { RemoteLink } from "./cluster-view.ts";
@@ -81,6 +85,12 @@ export async function forwardTask(
     hooks.nodeLost(rec, nodeId, "its connection closed before the results were copied");
     return;
   }
+  const dir = ctx.objects;
+  if (overHttp(link) && dir !== undefined) {
+    leaveThere(ctx, dir, link, rec.returnIds, values, (rec.state as string) !== "FINISHED" && !rec.cancelled);
+    hooks.finished(rec);
+    return;
+  }
   try {
     await bringBack(ctx, rec, link, values);
   } catch (err) {
@@ -92,21 +102,81 @@ export async function forwardTask(
   hooks.finished(rec);
 }
 
+/**
+ * Lends objects to the node behind `link` by ownership: the node counts a reference for this node's
+ * caller on each and pulls the values it needs from a node holding a copy. Objects owned here count
+ * that node as a borrower at once.
+ */
+export function lendObjects(dir: ObjectDirectory, link: RemoteLink, ids: readonly string[]): void {
+  const byOwner = new Map<string, string[]>();
+  for (const id of ids) {
+    const owner = dir.ownerOf(id);
+    if (owner === dir.address) dir.lend(id, link.address);
+    const list = byOwner.get(owner);
+    if (list === undefined) byOwner.set(owner, [id]);
+    else list.push(id);
+  }
+  for (const [owner, list] of byOwner) link.api.borrowObjects(link.caller, list, owner);
+}
+
+/**
+ * The returns of work that ran on the node behind `link` (what its `getObjects` gave): inline ones
+ * are sealed here; shm ones stay there, recorded as located there (this node's caller keeps its
+ * reference on them there until the object is released here) and pulled here when needed. With
+ * `live` false everything is released there.
+ */
+export function leaveThere(
+  ctx: NodeContext,
+  dir: ObjectDirectory,
+  link: RemoteLink,
+  returnIds: readonly string[],
+  values: readonly ObjectValue[],
+  live: boolean,
+): void {
+  const done: string[] = [];
+  for (let i = 0; i < returnIds.length; i++) {
+    const id = returnIds[i] as string;
+    const v = values[i] as ObjectValue;
+    const p = v.payload;
+    if (p.t === 0) {
+      if (live) ctx.store.seal(id, { payload: { t: 0, bytes: p.bytes.slice() }, err: v.err }, undefined);
+      done.push(id);
+      continue;
+    }
+    // The remote `get` pinned the block for this node's caller; its reference keeps it there.
+    link.api.unpin(link.caller, id);
+    if (!live) {
+      done.push(id);
+      continue;
+    }
+    dir.leaveOn(id, link.address, { size: p.size, inline: false, err: v.err }, () => {
+      if (!link.closed) link.api.removeRefs(link.caller, [id]);
+    });
+  }
+  if (done.length > 0) link.api.removeRefs(link.caller, done);
+}
+
 /** Puts the arguments, submits the task and waits for its returns on the other node. */
 async function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Promise<ObjectValue[]> {
   const spec = rec.spec;
   await link.syncEntryScripts(spec.fn.module);
   if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
-  // Refs nested in the arguments travel too, once ready (refs nested deeper inside them do not).
+  // Refs nested in the arguments travel too: lent (the node borrows them from their owner), or
+  // copied there once ready (refs nested deeper inside them do not).
   const argIds = [...new Set([...spec.argRefs.map(([, id]) => id), ...spec.contained])];
-  if (spec.contained.length > 0) await whenReady(ctx, spec.contained);
   const http = overHttp(link);
-  for (const id of argIds) {
-    const v = ctx.store.peek(id);
-    if (v === undefined) throw ctx.lostError(id);
-    const payload = http ? await pushed(ctx, link, id, v.payload) : toRemote(ctx, link, v.payload);
-    if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
-    link.api.putObject(link.caller, id, payload, []);
+  const dir = ctx.objects;
+  if (http && dir !== undefined) {
+    lendObjects(dir, link, argIds);
+  } else {
+    if (spec.contained.length > 0) await whenReady(ctx, spec.contained);
+    for (const id of argIds) {
+      const v = ctx.store.peek(id);
+      if (v === undefined) throw ctx.lostError(id);
+      const payload = http ? await pushed(ctx, link, id, v.payload) : toRemote(ctx, link, v.payload);
+      if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
+      link.api.putObject(link.caller, id, payload, []);
+    }
   }
   let args = spec.args;
   if (args.t === 1) {

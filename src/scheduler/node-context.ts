@@ -7,6 +7,7 @@ import type { PlacementGroupManager } from "../placement/pg-manager.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import type { ObjectValue, Payload } from "../runtime/protocol.ts";
 import type { StreamTable } from "../runtime/stream-table.ts";
+import type { ObjectDirectory } from "../store/object-directory.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { WorkerPool } from "../worker/worker-pool.ts";
 import type { ClusterView } from "./cluster-view.ts";
@@ -21,6 +22,8 @@ export interface NodeContext {
   readonly placementGroups: PlacementGroupManager;
   /** The other nodes work may be forwarded to (none on the embedded cluster). */
   readonly cluster: ClusterView | undefined;
+  /** Objects across nodes: owners, locations, borrowers (a node serving a cluster has one). */
+  readonly objects: ObjectDirectory | undefined;
   /** Counts one reference to `id` for `caller` (returned refs the caller holds from the start). */
   holdFor(caller: CallerId, id: string): void;
   /** Pins a task's argument objects; returns the id of one that no longer exists, if any. */

@@ -6,7 +6,8 @@
  * - Hard node affinity names the node (this one runs it here); an unknown or dead node is
  *   `TaskUnschedulableError`. Soft affinity to a node that is not alive falls back to the default.
  * - `DEFAULT` is local first: work this node can ever fit stays here; work it can never fit spills
- *   to the best-fitting other node (see {@link Placer.bestFit}).
+ *   to the best-fitting other node (see {@link Placer.bestFit}). Work whose largest arguments live
+ *   on another node that can fit it goes there instead (`locality.ts`).
  * - `SPREAD` goes round-robin over the alive nodes whose totals fit, this one included, skipping
  *   nodes without the resources free now unless none has them (Ray's spread policy).
  *
@@ -16,6 +17,7 @@
  */
 import { TaskUnschedulableError } from "../errors.ts";
 import type { NodeView } from "./cluster-view.ts";
+import { nodeWithArgs } from "./locality.ts";
 import type { NodeContext } from "./node-context.ts";
 import { ResourceSet } from "./resource-set.ts";
 import type { TaskRecord } from "./task-record.ts";
@@ -59,6 +61,11 @@ export class Placer {
     }
     // Work of a placement group runs where the group's bundles are.
     if (rec.group !== undefined || ctx.cluster === undefined) return undefined;
+    // Work whose largest arguments live on another node goes there (see `locality.ts`).
+    if (sched === undefined || sched === "DEFAULT") {
+      const near = nodeWithArgs(ctx, rec, ctx.cluster.others());
+      if (near !== undefined) return this.sent(near, rec.demand);
+    }
     if (sched === "SPREAD") return this.spread(rec.demand);
     if (ctx.resources.isFeasible(rec.demand)) return undefined;
     return this.bestFit(rec.demand);

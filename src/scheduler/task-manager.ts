@@ -118,18 +118,46 @@ export class TaskManager {
         return;
       }
     } else if (placed === undefined && !ctx.resources.isFeasible(d.set)) this.#warnInfeasible(rec);
+    // Work going to another node needs its arguments to exist somewhere, not to be here.
+    const remote = placed !== undefined;
     for (const [, id] of spec.argRefs) {
-      if (ctx.store.isReady(id)) continue;
+      if (remote ? ctx.store.isAvailable(id) : ctx.store.isReady(id)) continue;
       rec.deps++;
-      ctx.store.onReady(id, () => {
+      const onDep = () => {
         if (--rec.deps === 0 && rec.state === "WAITING") this.#enqueue(rec);
-      });
+      };
+      if (remote) ctx.store.onAvailable(id, onDep);
+      else ctx.store.onReady(id, onDep);
     }
     if (rec.deps === 0) this.#enqueue(rec);
   }
 
+  /** Local work whose arguments live on another node (placed again here): wait until they are pulled. */
+  #fetchArgs(rec: TaskRecord): boolean {
+    const store = this.#ctx.store;
+    const refs = rec.spec.argRefs;
+    let all = true;
+    for (const [, id] of refs) if (!store.isReady(id)) all = false;
+    if (all) return false;
+    const missing = refs.filter(([, id]) => !store.isReady(id));
+    rec.state = "WAITING";
+    rec.deps = missing.length;
+    for (const [, id] of missing) {
+      try {
+        store.onReady(id, () => {
+          if (--rec.deps === 0 && rec.state === "WAITING") this.#enqueue(rec);
+        });
+      } catch (err) {
+        this.#fail(rec, err as Error);
+        return true;
+      }
+    }
+    return true;
+  }
+
   #enqueue(rec: TaskRecord, front = false): void {
     if (rec.cancelled) return;
+    if (rec.target === undefined && this.#fetchArgs(rec)) return;
     // An argument that is itself an error fails the task without running it, as in Ray.
     for (const [, id] of rec.spec.argRefs) {
       const v = this.#ctx.store.peek(id);

@@ -3,6 +3,12 @@
  * who references them, and who waits for them. Reference counting is exact: an object's memory is
  * released as soon as nothing references it (driver refs, worker-held refs, task arguments, refs
  * contained in other objects, stream items) and no zero-copy view pins its shm block.
+ *
+ * Objects of other nodes (see `object-directory.ts`): an entry may be **remote**, its value fetched
+ * from another node when first needed (`onReady` asks the {@link ObjectHooks.fetch} hook), and may
+ * be **borrowed**, owned by the node at `owner`. A borrowed entry tells its owner when it gains its
+ * first reference and when it loses its last one; a fetched copy then stays as a cached copy (other
+ * nodes may pull it from here) until the owner says the object is gone (`dropCopy`).
  */
 import { ObjectLostError, ObjectStoreFullError } from "../errors.ts";
 import type { ObjectValue, Payload } from "../runtime/protocol.ts";
@@ -16,6 +22,43 @@ interface Entry {
   waiters: Array<() => void> | undefined;
   /** Set once nothing references the object: its memory goes when the last pin does. */
   dead: boolean;
+  /** The owner's address (`host:port`) when another node owns the object. */
+  owner: string | undefined;
+  /** The value lives on another node: fetched when someone waits for it here. */
+  remote: boolean;
+  /** The owner freed the object while it was referenced here: release it, not cache it, at 0 refs. */
+  orphan: boolean;
+  /** Waiters for the object to exist anywhere (ready here, or sealed on another node). */
+  available: Array<() => void> | undefined;
+}
+
+/** How the store reaches the node's object directory (objects of other nodes). */
+export interface ObjectHooks {
+  /** Someone waits for remote object `id`: bring its value here (deduplicated by the hook). */
+  fetch(id: string): void;
+  /** Borrowed object `id` gained its first reference here. */
+  referenced(id: string, owner: string): void;
+  /** Borrowed object `id` lost its last reference here. */
+  unreferenced(id: string, owner: string): void;
+  /** Object `id` was released here (`owner` undefined when this node owned it). */
+  released(id: string, owner: string | undefined): void;
+}
+
+const NO_HOOKS: ObjectHooks = { fetch() {}, referenced() {}, unreferenced() {}, released() {} };
+
+function newEntry(): Entry {
+  return {
+    value: undefined,
+    refs: 0,
+    pins: 0,
+    contained: undefined,
+    waiters: undefined,
+    dead: false,
+    owner: undefined,
+    remote: false,
+    orphan: false,
+    available: undefined,
+  };
 }
 
 const MiB = 1024 * 1024;
@@ -27,7 +70,10 @@ export class ObjectStore {
   readonly #entries = new Map<string, Entry>();
   readonly #arena: ShmArena | undefined;
   #reclaim: ReclaimHook = () => {};
+  #hooks: ObjectHooks = NO_HOOKS;
   #inlineBytes = 0;
+  /** Blocks pushed over HTTP waiting for their `putObject`, with the timer that frees them. */
+  readonly #pushed = new Map<number, ReturnType<typeof setTimeout>>();
 
   constructor(arena: ShmArena | undefined) {
     this.#arena = arena;
@@ -41,25 +87,102 @@ export class ObjectStore {
     this.#reclaim = hook;
   }
 
+  set objectHooks(hooks: ObjectHooks) {
+    this.#hooks = hooks;
+  }
+
   /** Registers an object that a task will produce. Its first reference comes with it. */
   expect(id: string): void {
-    if (!this.#entries.has(id)) {
-      this.#entries.set(id, {
-        value: undefined,
-        refs: 0,
-        pins: 0,
-        contained: undefined,
-        waiters: undefined,
-        dead: false,
-      });
+    if (!this.#entries.has(id)) this.#entries.set(id, newEntry());
+  }
+
+  /**
+   * Registers object `id` owned by the node at `owner`, fetched from the cluster when first needed.
+   * An id already known here keeps its entry. Its first reference comes with it (`addRef`).
+   */
+  expectBorrowed(id: string, owner: string): void {
+    const e = this.#entries.get(id);
+    if (e !== undefined && !e.dead) return;
+    const n = newEntry();
+    n.owner = owner;
+    n.remote = true;
+    this.#entries.set(id, n);
+  }
+
+  /** The owner of a borrowed object (undefined when this node owns it or it is unknown). */
+  ownerOf(id: string): string | undefined {
+    const e = this.#entries.get(id);
+    return e === undefined || e.dead ? undefined : e.owner;
+  }
+
+  /**
+   * This node's object `id` was sealed on another node and its value stays there: it is fetched
+   * when someone waits for it here. Wakes the waiters for its availability (and fetches at once
+   * when someone already waits for its value).
+   */
+  markRemote(id: string): void {
+    const e = this.#entries.get(id);
+    if (e === undefined || e.dead || e.value !== undefined) return;
+    e.remote = true;
+    const avail = e.available;
+    e.available = undefined;
+    if (avail !== undefined) for (const w of avail) w();
+    if (e.waiters !== undefined && e.waiters.length > 0) this.#hooks.fetch(id);
+  }
+
+  /** True when the object's value is here, or sealed on another node (a forwarded task may use it there). */
+  isAvailable(id: string): boolean {
+    const e = this.#entries.get(id);
+    return e !== undefined && !e.dead && (e.value !== undefined || e.remote);
+  }
+
+  /** Calls `cb` once the object is available (see `isAvailable`); throws ObjectLostError for unknown ids. */
+  onAvailable(id: string, cb: () => void): void {
+    const e = this.#entries.get(id);
+    if (e === undefined || e.dead) throw lost(id);
+    if (e.value !== undefined || e.remote) {
+      cb();
+      return;
     }
+    if (e.available === undefined) e.available = [cb];
+    else e.available.push(cb);
+  }
+
+  /** True while something references the object here. */
+  isReferenced(id: string): boolean {
+    const e = this.#entries.get(id);
+    return e !== undefined && !e.dead && e.refs > 0;
+  }
+
+  /** True while the value of a remote object is not here. */
+  isRemote(id: string): boolean {
+    const e = this.#entries.get(id);
+    return e !== undefined && !e.dead && e.value === undefined && e.remote;
+  }
+
+  /**
+   * The owner of borrowed object `id` released it: drop the copy kept here, now if nothing here
+   * references it, else once the last reference goes.
+   */
+  dropCopy(id: string): void {
+    const e = this.#entries.get(id);
+    if (e === undefined || e.dead || e.owner === undefined) return;
+    if (e.refs <= 0) this.#release(id, e);
+    else e.orphan = true;
+  }
+
+  /** Ids of the objects this node holds a value of (ready here), for debugging and tests. */
+  readyIds(): string[] {
+    const out: string[] = [];
+    for (const [id, e] of this.#entries) if (!e.dead && e.value !== undefined) out.push(id);
+    return out;
   }
 
   /** Stores a finished object and wakes its waiters. An object nobody references is dropped at once. */
   seal(id: string, value: ObjectValue, contained: readonly string[] | undefined): void {
     let e = this.#entries.get(id);
     if (e === undefined) {
-      e = { value: undefined, refs: 0, pins: 0, contained: undefined, waiters: undefined, dead: false };
+      e = newEntry();
       this.#entries.set(id, e);
     } else if (e.value !== undefined) {
       // Sealed twice (a retried task finishing late): keep the first value, drop the second.
@@ -74,9 +197,12 @@ export class ObjectStore {
     }
     const waiters = e.waiters;
     e.waiters = undefined;
+    const avail = e.available;
+    e.available = undefined;
     if (waiters !== undefined) for (const w of waiters) w();
+    if (avail !== undefined) for (const w of avail) w();
     // Waiters took what they needed (pins for shm views) synchronously; nothing else holds it.
-    if (e.refs <= 0) this.#release(id, e);
+    if (e.refs <= 0 && (e.owner === undefined || e.orphan)) this.#release(id, e);
   }
 
   /** True while the object exists (pending or ready) and is referenced. */
@@ -105,6 +231,7 @@ export class ObjectStore {
     }
     if (e.waiters === undefined) e.waiters = [cb];
     else e.waiters.push(cb);
+    if (e.remote) this.#hooks.fetch(id);
   }
 
   /** Removes a waiter registered with `onReady` (a `get` that timed out). */
@@ -119,15 +246,25 @@ export class ObjectStore {
   addRef(id: string, n = 1): boolean {
     const e = this.#entries.get(id);
     if (e === undefined || e.dead) return false;
+    const first = e.refs <= 0;
     e.refs += n;
+    if (first && e.owner !== undefined && e.refs > 0) this.#hooks.referenced(id, e.owner);
     return true;
   }
 
   removeRef(id: string, n = 1): void {
     const e = this.#entries.get(id);
     if (e === undefined || e.dead) return;
+    const had = e.refs > 0;
     e.refs -= n;
-    if (e.refs <= 0 && e.value !== undefined) this.#release(id, e);
+    if (e.refs > 0) return;
+    if (e.owner === undefined) {
+      if (e.value !== undefined || e.remote) this.#release(id, e);
+      return;
+    }
+    // A borrowed object: the owner stops counting this node; a fetched copy stays cached.
+    if (had) this.#hooks.unreferenced(id, e.owner);
+    if (e.value === undefined || e.orphan) this.#release(id, e);
   }
 
   /** A zero-copy view of the object's shm block was handed out: keep the block until `unpin`. */
@@ -149,7 +286,7 @@ export class ObjectStore {
   /** Evicts objects now, ahead of garbage collection (`free()`): later `get`s fail with ObjectLostError. */
   free(id: string): void {
     const e = this.#entries.get(id);
-    if (e === undefined || e.value === undefined || e.dead) return;
+    if (e === undefined || (e.value === undefined && !e.remote) || e.dead) return;
     this.#release(id, e);
   }
 
@@ -180,6 +317,31 @@ export class ObjectStore {
     this.#arena?.free(off);
   }
 
+  /**
+   * A block was filled by a push (`PUT /objects/:id`): free it unless `claimPushed` takes it within
+   * `ms` (the pusher died, or never registered it).
+   */
+  holdPushed(off: number, ms: number): void {
+    const timer = setTimeout(() => {
+      if (this.#pushed.delete(off)) this.#arena?.free(off);
+    }, ms);
+    timer.unref?.();
+    this.#pushed.set(off, timer);
+  }
+
+  /** A shm payload is being stored: if it is a pushed block, it is claimed (no longer expires). */
+  claimPushed(off: number): void {
+    const t = this.#pushed.get(off);
+    if (t === undefined) return;
+    clearTimeout(t);
+    this.#pushed.delete(off);
+  }
+
+  /** Pushed blocks not claimed yet. */
+  get pushesPending(): number {
+    return this.#pushed.size;
+  }
+
   stats(): { objects: number; inlineBytes: number; shmUsed: number; shmCapacity: number } {
     const s = this.#arena?.stats();
     return {
@@ -192,6 +354,8 @@ export class ObjectStore {
 
   /** Drops every object (shutdown). */
   clear(): void {
+    for (const t of this.#pushed.values()) clearTimeout(t);
+    this.#pushed.clear();
     for (const e of this.#entries.values()) if (e.value !== undefined) this.#dropPayload(e.value.payload);
     this.#entries.clear();
   }
@@ -199,6 +363,7 @@ export class ObjectStore {
   #release(id: string, e: Entry): void {
     if (e.dead) return;
     e.dead = true;
+    this.#hooks.released(id, e.owner);
     const contained = e.contained;
     e.contained = undefined;
     if (e.pins <= 0) {

@@ -172,3 +172,115 @@ export async function pullObjectBytes(
   if (pos !== size) throw new ObjectTransferError(`${what}: the body ended after ${pos} of ${size} bytes`);
   return out;
 }
+
+/** One request of a node to an object's owner (or, for `free`, of the owner to a holder). */
+export interface OwnerOp {
+  /**
+   * `borrow`/`release`: the sender starts/stops referencing the object; `holder`: the sender has a
+   * copy; `locate`: where are copies; `free`: (owner → holder) the object is gone, drop the copy.
+   */
+  readonly op: "borrow" | "release" | "holder" | "locate" | "free";
+  readonly id: string;
+}
+
+/** The answer to one {@link OwnerOp}. */
+export interface OwnerOpResult {
+  /** The owner no longer has the object (freed, or never existed). */
+  readonly lost?: boolean;
+  /** `locate`: not sealed anywhere yet; ask again later. */
+  readonly pending?: boolean;
+  /** `locate`: addresses of nodes with a copy. */
+  readonly holders?: readonly string[];
+  readonly size?: number;
+  readonly inline?: boolean;
+  readonly err?: boolean;
+  /** The request was refused. */
+  readonly error?: string;
+}
+
+const OPS = new Set(["borrow", "release", "holder", "locate", "free"]);
+
+/** Checks the body of `POST /objects/ops`; throws a TypeError naming what is wrong. */
+export function parseOwnerOps(body: unknown): { from: string; ops: OwnerOp[] } {
+  const b = body as { from?: unknown; ops?: unknown } | null;
+  if (b === null || typeof b !== "object") throw new TypeError("expected a JSON object { from, ops }");
+  if (typeof b.from !== "string" || b.from.length === 0 || b.from.length > 300) {
+    throw new TypeError("from must be the sender's address (host:port)");
+  }
+  if (!Array.isArray(b.ops) || b.ops.length > 100_000) throw new TypeError("ops must be an array");
+  for (const [i, op] of b.ops.entries()) {
+    const o = op as { op?: unknown; id?: unknown } | null;
+    if (o === null || typeof o !== "object" || typeof o.op !== "string" || !OPS.has(o.op)) {
+      throw new TypeError(`ops[${i}].op must be one of ${[...OPS].join(", ")}`);
+    }
+    if (typeof o.id !== "string" || o.id.length === 0 || o.id.length > 200) {
+      throw new TypeError(`ops[${i}].id must be an object id`);
+    }
+  }
+  return { from: b.from, ops: b.ops as OwnerOp[] };
+}
+
+/**
+ * Sends {@link OwnerOp}s to one node, in order: the ops of one turn go as one `POST /objects/ops`,
+ * and a batch leaves only once the one before it was answered, so a `release` can never overtake
+ * the `borrow` before it.
+ */
+export class OwnerClient {
+  readonly #address: string;
+  readonly #token: string;
+  readonly #from: string;
+  #queue: Array<{ op: OwnerOp; resolve: (r: OwnerOpResult) => void; reject: (e: unknown) => void }> = [];
+  #busy = false;
+  #closed = false;
+
+  constructor(address: string, token: string, from: string) {
+    this.#address = address;
+    this.#token = token;
+    this.#from = from;
+  }
+
+  send(op: OwnerOp): Promise<OwnerOpResult> {
+    if (this.#closed) return Promise.reject(new ObjectTransferError("the node is stopping"));
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ op, resolve, reject });
+      if (!this.#busy) {
+        this.#busy = true;
+        queueMicrotask(() => void this.#drain());
+      }
+    });
+  }
+
+  close(): void {
+    this.#closed = true;
+    for (const q of this.#queue.splice(0)) q.reject(new ObjectTransferError("the node is stopping"));
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0 && !this.#closed) {
+      const batch = this.#queue;
+      this.#queue = [];
+      try {
+        const res = await fetch(`http://${this.#address}/objects/ops`, {
+          method: "POST",
+          headers: { ...authHeaders(this.#token), "Content-Type": "application/json" },
+          body: JSON.stringify({ from: this.#from, ops: batch.map((b) => b.op) }),
+        });
+        const text = await res.text();
+        if (!res.ok)
+          throw new ObjectTransferError(`POST /objects/ops at ${this.#address}: HTTP ${res.status} ${text}`);
+        const results = JSON.parse(text) as OwnerOpResult[];
+        for (const [i, b] of batch.entries()) b.resolve(results[i] ?? { error: "no answer" });
+      } catch (err) {
+        const e =
+          err instanceof ObjectTransferError
+            ? err
+            : new ObjectTransferError(
+                `Object requests to ${this.#address} failed: ${err instanceof Error ? err.message : String(err)}`,
+                { cause: err },
+              );
+        for (const b of batch) b.reject(e);
+      }
+    }
+    this.#busy = false;
+  }
+}

@@ -5,20 +5,68 @@
  *   Unknown or not-yet-ready ids answer 404 with a JSON error.
  * - `PUT /objects/:id` with a `Content-Length` streams the body into a freshly allocated shm block and
  *   answers `{ off, size }`; the sender then registers the block under `id` with a control message
- *   (`putObject` with a shm payload), exactly as when it copies into an attached segment.
+ *   (`putObject` with a shm payload), exactly as when it copies into an attached segment. A pushed
+ *   block that no `putObject` claims within `RAYTS_PUSH_CLAIM_MS` (default 60 s) is freed.
+ * - `POST /objects/ops` with `{ from, ops }` serves the object directory's requests (borrow,
+ *   release, holder, locate, free; see `store/object-directory.ts`) and answers one result per op.
+ * - `GET /objects` answers debug counters: `{ served, pulled, pushesPending, ready }` (bodies served
+ *   from here, objects pulled into here, pushed blocks not claimed yet, ids of the values held here).
  *
  * @example
- * startTransportServer({ ..., routes: (app) => objectRoutes(app, () => node.store) });
+ * startTransportServer({ ..., routes: (app) => objectRoutes(app, () => node) });
  */
 import type { Hono } from "hono";
+import type { ObjectDirectory } from "../store/object-directory.ts";
 import type { ObjectStore } from "../store/object-store.ts";
-import { readBodyInto } from "./object-pull.ts";
+import { parseOwnerOps, readBodyInto } from "./object-pull.ts";
+
+/** What the routes serve: a node's store and its object directory (once it has an address). */
+export interface ObjectSource {
+  readonly store: ObjectStore;
+  readonly objects: ObjectDirectory | undefined;
+}
+
+/** How long a pushed block waits for its `putObject` before it is freed. */
+const PUSH_CLAIM_MS =
+  Number(process.env.RAYTS_PUSH_CLAIM_MS) > 0 ? Number(process.env.RAYTS_PUSH_CLAIM_MS) : 60_000;
 
 /** Bytes per chunk streamed out of shm (each chunk is copied out, so a freed block is never read). */
 export const OBJECT_CHUNK_BYTES = 1 << 20;
 
-/** Adds the object routes; `store()` is the node's store, or undefined while it is not running. */
-export function objectRoutes(app: Hono, store: () => ObjectStore | undefined): void {
+/** Adds the object routes; `source()` is the node, or undefined while it is not running. */
+export function objectRoutes(app: Hono, source: () => ObjectSource | undefined): void {
+  const store = () => source()?.store;
+  app.get("/objects", (c) => {
+    const src = source();
+    if (src === undefined) return c.json({ error: "This node is not running", code: "ERR_INTERNAL" }, 503);
+    return c.json({
+      served: src.objects?.stats.served ?? 0,
+      pulled: src.objects?.stats.pulled ?? 0,
+      pushesPending: src.store.pushesPending,
+      ready: src.store.readyIds(),
+    });
+  });
+
+  app.post("/objects/ops", async (c) => {
+    const dir = source()?.objects;
+    if (dir === undefined) {
+      return c.json({ error: "This node serves no object directory", code: "ERR_INTERNAL" }, 503);
+    }
+    let parsed: ReturnType<typeof parseOwnerOps>;
+    try {
+      parsed = parseOwnerOps(await c.req.json());
+    } catch (err) {
+      return c.json(
+        {
+          error: `Bad POST /objects/ops: ${err instanceof Error ? err.message : String(err)}`,
+          code: "ERR_BAD_REQUEST",
+        },
+        400,
+      );
+    }
+    return c.json(dir.serve(parsed.from, parsed.ops));
+  });
+
   app.get("/objects/:id", (c) => {
     const id = c.req.param("id");
     const s = store();
@@ -29,6 +77,8 @@ export function objectRoutes(app: Hono, store: () => ObjectStore | undefined): v
         404,
       );
     }
+    const dir = source()?.objects;
+    if (dir !== undefined) dir.stats.served++;
     const p = v.payload;
     const headers = { "Content-Type": "application/octet-stream", "Content-Length": "" };
     if (p.t === 0) {
@@ -93,6 +143,7 @@ export function objectRoutes(app: Hono, store: () => ObjectStore | undefined): v
         400,
       );
     }
+    s.holdPushed(off, PUSH_CLAIM_MS);
     return c.json({ off, size });
   });
 }

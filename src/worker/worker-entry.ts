@@ -34,12 +34,13 @@ markWorkerThread(() => taskContext.getStore() !== undefined, moduleHalted);
 
 let link: WorkerLink | undefined;
 let executor: Executor | undefined;
+let core: Core | undefined;
 
 function start(init: WorkerInit): void {
   process.argv = [...init.argv];
   link = new WorkerLink(init.nodeId, init.shmHeader);
   const arena = init.shmHeader !== 0 ? ShmArena.fromAddress(init.shmHeader) : undefined;
-  const core = new Core({
+  core = new Core({
     api: link,
     caller: init.callerId,
     arena,
@@ -60,6 +61,7 @@ function start(init: WorkerInit): void {
     currentTask: () => taskContext.getStore(),
     makeActorHandle,
   });
+  core.owner = init.owner ?? "";
   setCore(core);
   // Work submitted from a worker host runs in its environment unless given fields of its own.
   setJobRuntimeEnv(core, init.runtimeEnv);
@@ -86,6 +88,9 @@ self.onmessage = (event: MessageEvent) => {
         // A job package's copy on this node: its modules load from there (see function-registry.ts).
         if (typeof m.root === "string" && typeof m.dir === "string") addModuleRoot(m.root, m.dir);
         installEntryFilter(m.path as string);
+        break;
+      case "owner":
+        if (core !== undefined) core.owner = m.address as string;
         break;
       case "fn":
         executor?.register(m as unknown as FunctionRegistration);

@@ -40,6 +40,8 @@ export interface WorkerInit {
   readonly runtimeEnv?: CompiledRuntimeEnv;
   /** The driver's `process.argv`, so module-level code reading it sees the same values. */
   readonly argv: readonly string[];
+  /** The node's address once it serves a cluster (`ObjectRef.owner` of what the worker makes). */
+  readonly owner?: string;
 }
 
 export class WorkerProc {

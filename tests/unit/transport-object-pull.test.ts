@@ -32,7 +32,7 @@ function serve(store: ObjectStore): string {
     routes: (app) => {
       // A body that ends early, as a node dying mid-transfer would leave it.
       app.get("/objects/short", () => new Response(new Uint8Array(10)));
-      objectRoutes(app, () => store);
+      objectRoutes(app, () => ({ store, objects: undefined }));
     },
   });
   servers.push(server);

@@ -1,0 +1,351 @@
+/**
+ * Objects across nodes [Ray's ownership-based object directory and reference counting, simplified].
+ * Every object has an **owner**: the node whose store made it (a `put`, or the returns of a task
+ * submitted there), named by its address (`host:port`, what `ObjectRef.owner` holds). The owner's
+ * directory knows, for each object it lent to other nodes, the nodes holding a copy and the nodes
+ * borrowing it (holding references there).
+ *
+ * - **Borrowing.** A node that receives a ref it does not own (`Node.borrowObjects`) registers the id
+ *   as borrowed (`ObjectStore.expectBorrowed`). While it references the object, the owner counts one
+ *   reference for that node, so the object outlives the owner's own refs; when the node's last
+ *   reference goes, it tells the owner, which releases its count. The node lending a ref counts the
+ *   borrower at once (`lend`), so the object cannot go in the window before the borrower reports.
+ * - **Pulling.** When someone waits for a remote object here (a task's argument, a `get`), the store
+ *   asks `fetch`: the directory asks the owner where copies are (`locate`), pulls the bytes with
+ *   `GET /objects/:id` from a holder (preferring the latest holder other than the owner, so a
+ *   broadcast spreads over the nodes that already have it), seals them here and reports this node
+ *   as a holder. Concurrent waiters on one node share one pull: a broadcast is fetched once per node.
+ * - **Freeing.** A pulled copy stays as a cached copy after its last reference here (others may pull
+ *   from it) until the owner releases the object: then the owner tells every holder to drop its copy
+ *   (`free`), and releases the copies of returns it left on the node that ran the task.
+ *
+ * All owner traffic is `POST /objects/ops` (see `object-routes.ts`), sent in order per owner and
+ * batched per turn (`OwnerClient` in `transport/object-pull.ts`).
+ */
+import { ObjectLostError } from "../errors.ts";
+import type { Payload } from "../runtime/protocol.ts";
+import {
+  ObjectTransferError,
+  OwnerClient,
+  type OwnerOp,
+  type OwnerOpResult,
+  pullObject,
+  pullObjectBytes,
+} from "../transport/object-pull.ts";
+import type { ObjectHooks, ObjectStore } from "./object-store.ts";
+
+/** What the owner knows of an object it lent out. */
+interface Owned {
+  /** Nodes with a copy (not this one), each with how to release that copy (undefined: send `free`). */
+  readonly holders: Map<string, (() => void) | undefined>;
+  /** Nodes borrowing the object; each holds one reference in this store. */
+  readonly borrowers: Set<string>;
+  /** The value's size and kind while it lives only on other nodes. */
+  size: number;
+  inline: boolean;
+  err: boolean;
+}
+
+/** Options of {@link ObjectDirectory}. */
+export interface DirectoryOptions {
+  readonly store: ObjectStore;
+  readonly token: string;
+  /** This node's address (`host:port`). */
+  readonly address: string;
+  /** An error as an inline payload (a fetch that cannot succeed seals it). */
+  readonly errorPayload: (err: Error) => Payload;
+  /** Writes one log line. */
+  readonly log?: (line: string) => void;
+}
+
+/** Debug counters of a node's object traffic (`GET /objects`). */
+export interface ObjectTrafficStats {
+  /** `GET /objects/:id` bodies served from this node. */
+  served: number;
+  /** Objects pulled into this node from others. */
+  pulled: number;
+}
+
+const LOCATE_RETRY_MAX_MS = 500;
+
+export class ObjectDirectory implements ObjectHooks {
+  readonly address: string;
+  readonly stats: ObjectTrafficStats = { served: 0, pulled: 0 };
+  readonly #o: DirectoryOptions;
+  readonly #owned = new Map<string, Owned>();
+  readonly #fetching = new Set<string>();
+  readonly #owners = new Map<string, OwnerClient>();
+  #closed = false;
+
+  constructor(options: DirectoryOptions) {
+    this.#o = options;
+    this.address = options.address;
+    options.store.objectHooks = this;
+  }
+
+  /** Stops all traffic (the node is stopping). */
+  close(): void {
+    this.#closed = true;
+    for (const c of this.#owners.values()) c.close();
+    this.#owners.clear();
+  }
+
+  /** The owner's address of object `id` as seen here: its borrowed owner, else this node. */
+  ownerOf(id: string): string {
+    return this.#o.store.ownerOf(id) ?? this.address;
+  }
+
+  /** Addresses of the nodes known to hold a copy of `id` (this node's own copy included). */
+  locations(id: string): string[] {
+    const store = this.#o.store;
+    const out = store.isReady(id) ? [this.address] : [];
+    const rec = this.#owned.get(id);
+    if (rec !== undefined) out.push(...rec.holders.keys());
+    return out;
+  }
+
+  /** The size of object `id`'s value, here or where it was left (0 when unknown). */
+  sizeOf(id: string): number {
+    const v = this.#o.store.peek(id);
+    if (v !== undefined) return v.payload.t === 0 ? v.payload.bytes.byteLength : v.payload.size;
+    return this.#owned.get(id)?.size ?? 0;
+  }
+
+  // ---- the lending side ------------------------------------------------------------------------
+
+  /** This node hands a ref to object `id` (owned here) to the node at `address`: count it a borrower. */
+  lend(id: string, address: string): void {
+    if (address === this.address || this.#o.store.ownerOf(id) !== undefined) return;
+    this.#borrow(id, address);
+  }
+
+  /**
+   * This node's object `id` was sealed on the node at `address` and stays there: it is pulled from
+   * there when needed here; `release` frees that copy once the object is released here.
+   */
+  leaveOn(
+    id: string,
+    address: string,
+    value: { size: number; inline: boolean; err: boolean },
+    release: () => void,
+  ): void {
+    const store = this.#o.store;
+    if (!store.isReferenced(id) || store.isReady(id)) {
+      // Nobody here wants it any more (or it is here already): free the copy there, drop the entry.
+      release();
+      if (!store.isReady(id)) {
+        store.markRemote(id);
+        store.free(id);
+      }
+      return;
+    }
+    const rec = this.#record(id);
+    rec.size = value.size;
+    rec.inline = value.inline;
+    rec.err = value.err;
+    rec.holders.set(address, release);
+    store.markRemote(id);
+  }
+
+  // ---- store hooks -----------------------------------------------------------------------------
+
+  fetch(id: string): void {
+    if (this.#closed || this.#fetching.has(id)) return;
+    this.#fetching.add(id);
+    void this.#fetch(id).finally(() => this.#fetching.delete(id));
+  }
+
+  referenced(id: string, owner: string): void {
+    void this.#send(owner, { op: "borrow", id });
+  }
+
+  unreferenced(id: string, owner: string): void {
+    void this.#send(owner, { op: "release", id });
+  }
+
+  released(id: string, owner: string | undefined): void {
+    if (owner !== undefined) return;
+    const rec = this.#owned.get(id);
+    if (rec === undefined) return;
+    this.#owned.delete(id);
+    for (const [address, release] of rec.holders) {
+      if (release !== undefined) release();
+      else void this.#send(address, { op: "free", id });
+    }
+  }
+
+  // ---- the owner side (requests of other nodes) ------------------------------------------------
+
+  /** Serves one batch of `POST /objects/ops` from the node at `from`, in order. */
+  serve(from: string, ops: readonly OwnerOp[]): OwnerOpResult[] {
+    return ops.map((op) => this.#serveOne(from, op));
+  }
+
+  #serveOne(from: string, op: OwnerOp): OwnerOpResult {
+    const store = this.#o.store;
+    const id = op.id;
+    switch (op.op) {
+      case "borrow":
+        if (!store.has(id)) return { lost: true };
+        this.#borrow(id, from);
+        return {};
+      case "release": {
+        const rec = this.#owned.get(id);
+        if (rec?.borrowers.delete(from)) store.removeRef(id);
+        return {};
+      }
+      case "holder": {
+        if (!store.has(id) || store.ownerOf(id) !== undefined) return { lost: true };
+        this.#record(id).holders.set(from, undefined);
+        return {};
+      }
+      case "locate":
+        return this.#locate(id, from);
+      case "free":
+        store.dropCopy(id);
+        return {};
+      default:
+        return { error: `Unknown object operation ${String((op as { op: unknown }).op)}` };
+    }
+  }
+
+  #locate(id: string, from: string): OwnerOpResult {
+    const store = this.#o.store;
+    if (!store.has(id)) return { lost: true };
+    if (store.ownerOf(id) !== undefined) return { lost: true };
+    const v = store.peek(id);
+    const rec = this.#owned.get(id);
+    const others = rec === undefined ? [] : [...rec.holders.keys()].filter((a) => a !== from);
+    if (v !== undefined) {
+      const p = v.payload;
+      return {
+        holders: [this.address, ...others],
+        size: p.t === 0 ? p.bytes.byteLength : p.size,
+        inline: p.t === 0,
+        err: v.err,
+      };
+    }
+    if (rec !== undefined && store.isRemote(id) && others.length > 0) {
+      return { holders: others, size: rec.size, inline: rec.inline, err: rec.err };
+    }
+    return { pending: true };
+  }
+
+  #borrow(id: string, from: string): void {
+    const rec = this.#record(id);
+    if (rec.borrowers.has(from)) return;
+    if (this.#o.store.addRef(id)) rec.borrowers.add(from);
+  }
+
+  #record(id: string): Owned {
+    let rec = this.#owned.get(id);
+    if (rec === undefined) {
+      rec = { holders: new Map(), borrowers: new Set(), size: 0, inline: false, err: false };
+      this.#owned.set(id, rec);
+    }
+    return rec;
+  }
+
+  // ---- fetching --------------------------------------------------------------------------------
+
+  async #fetch(id: string): Promise<void> {
+    const store = this.#o.store;
+    const owner = store.ownerOf(id);
+    let wait = 10;
+    for (;;) {
+      if (this.#closed || !store.isRemote(id)) return;
+      let loc: OwnerOpResult;
+      try {
+        loc =
+          owner === undefined
+            ? this.#locate(id, this.address)
+            : await this.#send(owner, { op: "locate", id });
+      } catch (err) {
+        this.#fail(id, `its owner ${owner} cannot be reached`, err);
+        return;
+      }
+      if (loc.lost === true || loc.error !== undefined) {
+        this.#fail(
+          id,
+          `its owner ${owner ?? this.address} no longer has it${loc.error ? ` (${loc.error})` : ""}`,
+        );
+        return;
+      }
+      if (loc.pending === true || loc.holders === undefined) {
+        await Bun.sleep(wait);
+        wait = Math.min(wait * 2, LOCATE_RETRY_MAX_MS);
+        continue;
+      }
+      const holders = order(loc.holders, owner ?? this.address).filter((a) => a !== this.address);
+      let lastErr: unknown;
+      for (const holder of holders) {
+        if (!store.isRemote(id)) return;
+        try {
+          await this.#pullFrom(id, holder, loc);
+          return;
+        } catch (err) {
+          lastErr = err;
+          this.#o.log?.(`Pulling object ${id} from ${holder} failed: ${(err as Error).message}`);
+        }
+      }
+      this.#fail(id, `no node holding it could serve it (${holders.join(", ") || "none"})`, lastErr);
+      return;
+    }
+  }
+
+  async #pullFrom(id: string, holder: string, loc: OwnerOpResult): Promise<void> {
+    const store = this.#o.store;
+    const size = loc.size ?? 0;
+    const err = loc.err === true;
+    let payload: Payload;
+    if (loc.inline === true) {
+      payload = { t: 0, bytes: await pullObjectBytes(holder, this.#o.token, id, size) };
+    } else {
+      const off = await pullObject(store, holder, this.#o.token, id, size);
+      payload = { t: 1, off, size };
+    }
+    if (!store.isRemote(id)) {
+      // Released (or sealed by someone else) meanwhile.
+      if (payload.t === 1) store.freeShm(payload.off);
+      return;
+    }
+    this.stats.pulled++;
+    const owner = store.ownerOf(id);
+    store.seal(id, { payload, err }, undefined);
+    if (owner !== undefined) void this.#send(owner, { op: "holder", id });
+  }
+
+  #fail(id: string, why: string, cause?: unknown): void {
+    const store = this.#o.store;
+    if (!store.isRemote(id)) return;
+    const err = new ObjectLostError(
+      `Object ${id} is lost: ${why}; keep an ObjectRef to it while you need it (the node holding it may have died)`,
+      cause === undefined ? undefined : { cause },
+    );
+    store.seal(id, { payload: this.#o.errorPayload(err), err: true }, undefined);
+  }
+
+  #send(address: string, op: OwnerOp): Promise<OwnerOpResult> {
+    if (this.#closed) return Promise.resolve({ error: "the node is stopping" });
+    let c = this.#owners.get(address);
+    if (c === undefined) {
+      c = new OwnerClient(address, this.#o.token, this.address);
+      this.#owners.set(address, c);
+    }
+    return c.send(op).catch((err: unknown) => {
+      if (op.op === "locate") throw err;
+      this.#o.log?.(
+        `Object ${op.id}: ${op.op} at ${address} failed: ${err instanceof Error ? err.message : String(err)}`,
+      );
+      return { error: String(err) };
+    });
+  }
+}
+
+/** Holders to try, best first: the latest holder other than the owner first, the owner last. */
+function order(holders: readonly string[], owner: string): string[] {
+  const others = holders.filter((a) => a !== owner).reverse();
+  return holders.includes(owner) ? [...others, owner] : others;
+}
+
+export { ObjectTransferError };
