@@ -410,10 +410,11 @@ export class Node implements NodeApi, NodeContext {
     timeoutMs: number | undefined,
   ): Promise<boolean[]> {
     const store = this.store;
-    const flags = () => ids.map((id) => store.isReady(id) || !store.has(id));
+    // Ready means sealed somewhere: an object on another node counts without being pulled here.
+    const flags = () => ids.map((id) => store.isAvailable(id) || !store.has(id));
     const readyCount = () => {
       let n = 0;
-      for (const id of ids) if (store.isReady(id) || !store.has(id)) n++;
+      for (const id of ids) if (store.isAvailable(id) || !store.has(id)) n++;
       return n;
     };
     if (readyCount() >= numReturns || timeoutMs === 0) return Promise.resolve(flags());
@@ -421,19 +422,19 @@ export class Node implements NodeApi, NodeContext {
     const p = new Promise<boolean[]>((resolve) => {
       let done = false;
       let timer: ReturnType<typeof setTimeout> | undefined;
-      const pending = ids.filter((id) => !store.isReady(id) && store.has(id));
+      const pending = ids.filter((id) => !store.isAvailable(id) && store.has(id));
       const finish = () => {
         if (done) return;
         done = true;
         if (timer !== undefined) clearTimeout(timer);
-        for (const id of pending) store.offReady(id, check);
+        for (const id of pending) store.offAvailable(id, check);
         if (worker !== undefined) this.tasks.unblocked(worker);
         resolve(flags());
       };
       const check = () => {
         if (readyCount() >= numReturns) queueMicrotask(finish);
       };
-      for (const id of new Set(pending)) store.onReady(id, check);
+      for (const id of new Set(pending)) store.onAvailable(id, check);
       if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
       if (worker !== undefined) this.tasks.blocked(worker);
     });

@@ -130,18 +130,26 @@ export class ObjectStore {
     if (e.waiters !== undefined && e.waiters.length > 0) this.#hooks.fetch(id);
   }
 
-  /** True when the object's value is here, or sealed on another node (a forwarded task may use it there). */
+  /**
+   * True when the object's value is here, or this node's object was sealed on another node (a
+   * forwarded task may use it there). A borrowed object counts once its value is here.
+   */
   isAvailable(id: string): boolean {
     const e = this.#entries.get(id);
-    return e !== undefined && !e.dead && (e.value !== undefined || e.remote);
+    return e !== undefined && !e.dead && (e.value !== undefined || (e.remote && e.owner === undefined));
   }
 
   /** Calls `cb` once the object is available (see `isAvailable`); throws ObjectLostError for unknown ids. */
   onAvailable(id: string, cb: () => void): void {
     const e = this.#entries.get(id);
     if (e === undefined || e.dead) throw lost(id);
-    if (e.value !== undefined || e.remote) {
+    if (e.value !== undefined || (e.remote && e.owner === undefined)) {
       cb();
+      return;
+    }
+    if (e.owner !== undefined) {
+      // Whether the owner has it yet is known only by asking: bring it here.
+      this.onReady(id, cb);
       return;
     }
     if (e.available === undefined) e.available = [cb];
@@ -152,6 +160,15 @@ export class ObjectStore {
   isReferenced(id: string): boolean {
     const e = this.#entries.get(id);
     return e !== undefined && !e.dead && e.refs > 0;
+  }
+
+  /** Removes a waiter registered with `onAvailable`. */
+  offAvailable(id: string, cb: () => void): void {
+    this.offReady(id, cb);
+    const ws = this.#entries.get(id)?.available;
+    if (ws === undefined) return;
+    const i = ws.indexOf(cb);
+    if (i >= 0) ws.splice(i, 1);
   }
 
   /** True while the value of a remote object is not here. */

@@ -1,0 +1,51 @@
+/**
+ * Reference counting across nodes: an actor on another node that keeps a ref (it arrived nested in a
+ * call's argument) borrows the object from its owner, so the object stays alive at the owner after
+ * the driver dropped its own ref; once the actor drops it too, the owner frees the object and tells
+ * the node holding a copy to drop it (each node's `GET /objects` lists the values it holds).
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { resolve } from "node:path";
+import { startCluster } from "../cluster-harness.ts";
+
+setDefaultTimeout(120_000);
+const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-objects-job.ts");
+
+function reportOf(out: { stdout: string; stderr: string }): Record<string, unknown> {
+  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+  if (line === undefined) throw new Error(`No report in the driver's output: ${out.stdout}\n${out.stderr}`);
+  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
+}
+
+describe("borrowed objects", () => {
+  for (const transfer of ["http", "copy"]) {
+    test(`a borrower keeps an object alive after the owner's driver dropped it; freed everywhere once it lets go (${transfer})`, async () => {
+      await using cluster = await startCluster({
+        numCpus: 0,
+        headEnv: transfer === "http" ? { RAYTS_OBJECT_TRANSFER: "http" } : {},
+      });
+      const a = await cluster.addNode({ numCpus: 1 });
+      const out = await cluster.rayts([
+        "--address",
+        cluster.address,
+        "--token",
+        cluster.token,
+        JOB,
+        "borrow",
+        cluster.token,
+        a.nodeId,
+        a.nodeId,
+      ]);
+      expect(out.stderr).toBe("");
+      expect(out.code).toBe(0);
+      expect(reportOf(out)).toEqual({
+        kept: true,
+        readAfterDrop: 1 << 19,
+        ownerAfterDrop: true,
+        aAfterDrop: true,
+        ownerFreed: true,
+        aFreed: true,
+      });
+    });
+  }
+});
