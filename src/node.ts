@@ -488,6 +488,10 @@ export class Node implements NodeApi, NodeContext {
     return this.actors.lookup(name, namespace);
   }
 
+  actorDeath(_caller: CallerId, actorId: string): Promise<Payload> {
+    return this.actors.deathOf(actorId);
+  }
+
   streamNext(_caller: CallerId, taskId: string, index: number): Promise<StreamStep> {
     const step = this.streams.next(taskId, index);
     return step instanceof Promise ? (_caller === 0 ? keptAlive(step) : step) : Promise.resolve(step);
@@ -616,6 +620,15 @@ export class Node implements NodeApi, NodeContext {
     if (b === undefined) return;
     for (const [id, n] of b.refs) this.store.removeRef(id, n);
     for (const [id, n] of b.pins) for (let i = 0; i < n; i++) this.store.unpin(id);
+  }
+
+  /**
+   * A driver connected over the network is gone: what it held is released and the non-detached
+   * actors it created die (`ActorManager.ownerGone`).
+   */
+  driverGone(caller: CallerId): void {
+    this.dropCaller(caller);
+    this.actors.ownerGone(caller);
   }
 
   #onWorkerExit(w: WorkerProc, code: number, error: string | undefined): void {

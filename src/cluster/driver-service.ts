@@ -75,7 +75,7 @@ export class DriverService {
     );
     peer.onClose((reason) => {
       this.#drivers.delete(caller);
-      this.#node.dropCaller(caller);
+      this.#node.driverGone(caller);
       this.#log(`Driver ${caller} (pid ${pid}) disconnected: ${reason}`);
     });
     this.#log(`Driver ${caller} connected from ${peer.remote} (pid ${pid}, namespace ${namespace})`);

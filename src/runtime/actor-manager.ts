@@ -7,43 +7,17 @@
  */
 import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { Head } from "../head.ts";
-import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
+import { checkGroupDemand, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import { needsHost } from "../runtime-env/env-key.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
-import type { Allocation } from "../scheduler/node-resources.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
+import { ActorDeaths } from "./actor-deaths.ts";
+import { type ActorRecord, type ActorState, type CallRecord, newRecord } from "./actor-record.ts";
 import { objectIdFor } from "./ids.ts";
 import type { CallerId } from "./node-api.ts";
+import { actorTarget } from "./place-actor.ts";
 import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskResult } from "./protocol.ts";
-import { actorTarget, RemoteActors } from "./remote-actors.ts";
-
-export type ActorState = "PENDING" | "ALIVE" | "RESTARTING" | "DEAD";
-
-interface CallRecord {
-  readonly spec: ActorCallSpec;
-  readonly returnIds: readonly string[];
-  deps: number;
-  attempt: number;
-  /** Answered TaskCancelledError already; the worker's late result is dropped. */
-  cancelled?: boolean;
-}
-
-interface ActorRecord {
-  readonly spec: ActorSpec;
-  state: ActorState;
-  worker: WorkerProc | undefined;
-  alloc: Allocation | undefined;
-  readonly queue: CallRecord[];
-  readonly inflight: Map<string, CallRecord>;
-  restarts: number;
-  deps: number;
-  death: Payload | undefined;
-  waitingPlacement: boolean;
-  /** What placing the actor takes, and what it holds while alive (rewritten into its group, if any). */
-  readonly placementDemand: Readonly<Record<string, number>>;
-  readonly demand: Readonly<Record<string, number>>;
-  readonly group: GroupPlacement | undefined;
-}
+import { type AdoptedCall, RemoteActors } from "./remote-actors.ts";
 
 export class ActorManager {
   readonly #ctx: NodeContext;
@@ -53,12 +27,18 @@ export class ActorManager {
   readonly #waiting: ActorRecord[] = [];
   readonly #warned = new Set<string>();
   readonly #remote: RemoteActors;
+  readonly #deaths: ActorDeaths;
 
   constructor(ctx: NodeContext, head: Head) {
     this.#ctx = ctx;
     this.#head = head;
-    this.#remote = new RemoteActors(ctx, (spec) => {
-      if (spec.opts.name !== undefined) head.releaseName(spec.namespace, spec.opts.name, spec.actorId);
+    this.#deaths = new ActorDeaths(ctx);
+    this.#remote = new RemoteActors(ctx, {
+      dead: (spec, death) => {
+        if (spec.opts.name !== undefined) head.releaseName(spec.namespace, spec.opts.name, spec.actorId);
+        this.#deaths.wake(spec.actorId, death);
+      },
+      adopt: (spec, creator, restarts, calls) => this.#adopt(spec, creator, restarts, calls),
     });
   }
 
@@ -74,12 +54,7 @@ export class ActorManager {
         state: a.state,
         name: a.spec.opts.name,
       })),
-      ...(this.#remote.states() as Array<{
-        actorId: string;
-        className: string;
-        state: ActorState;
-        name: string | undefined;
-      }>),
+      ...this.#remote.states(),
     ];
   }
 
@@ -93,7 +68,7 @@ export class ActorManager {
   }
 
   /** Creates an actor. Throws when its name is taken (and `getIfExists` is not set). */
-  create(_caller: CallerId, spec: ActorSpec): void {
+  create(caller: CallerId, spec: ActorSpec): void {
     const group = groupOf(spec.opts.scheduling);
     if (group !== undefined) {
       const bad = checkGroupDemand(
@@ -125,7 +100,7 @@ export class ActorManager {
       }
     }
     if (target !== undefined) {
-      this.#remote.create(spec, target);
+      this.#remote.create(spec, target, caller);
       return;
     }
     const rec = newRecord(
@@ -133,6 +108,7 @@ export class ActorManager {
       placementDemand,
       group === undefined ? spec.opts.demand : groupDemand(spec.opts.demand, group),
       group,
+      caller,
     );
     this.#actors.set(spec.actorId, rec);
     const lost = this.#ctx.pinArgs(spec.argRefs, spec.contained);
@@ -202,7 +178,7 @@ export class ActorManager {
   /** Creating an actor for a worker failed on the node (a taken name): the actor exists, dead. */
   failCreation(spec: ActorSpec, err: Error): void {
     if (this.#actors.has(spec.actorId)) return;
-    const rec = newRecord(spec, spec.opts.placementDemand, spec.opts.demand, undefined);
+    const rec = newRecord(spec, spec.opts.placementDemand, spec.opts.demand, undefined, -1);
     this.#actors.set(spec.actorId, rec);
     rec.state = "DEAD";
     rec.death = this.#ctx.errorPayload(
@@ -462,7 +438,66 @@ export class ActorManager {
     if (rec.spec.opts.name !== undefined)
       this.#head.releaseName(rec.spec.namespace, rec.spec.opts.name, rec.spec.actorId);
     this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
+    this.#deaths.wake(rec.spec.actorId, death);
     this.#ctx.resourcesFreed();
+  }
+
+  /**
+   * Resolves with the actor's death once it is dead for good (after its restarts): how the node that
+   * placed it here learns that it died by itself. An unknown id answers at once.
+   */
+  deathOf(actorId: string): Promise<Payload> {
+    const id = this.resolveId(actorId);
+    const rec = this.#actors.get(id);
+    const death = rec === undefined ? this.#remote.deathOf(id) : rec.death;
+    if (death !== undefined) return Promise.resolve(this.#deaths.inline(death));
+    if (rec === undefined && !this.#remote.has(id)) {
+      return Promise.resolve(
+        this.#ctx.errorPayload(
+          new ActorDiedError(`Actor ${actorId} does not exist on node ${this.#ctx.nodeId}`),
+        ),
+      );
+    }
+    return this.#deaths.wait(id);
+  }
+
+  /**
+   * The driver `caller` exited: the non-detached actors it created die (here and on other nodes), as
+   * in Ray when a job ends; detached ones live on.
+   */
+  ownerGone(caller: CallerId): void {
+    const why = 'the driver that created it exited (use lifetime: "detached" to keep an actor alive)';
+    for (const rec of this.#actors.values()) {
+      if (rec.creator !== caller || rec.state === "DEAD" || rec.spec.opts.lifetime === "detached") continue;
+      const w = rec.worker;
+      rec.worker = undefined;
+      if (w !== undefined) this.#ctx.pool.terminate(w);
+      this.#die(rec, this.#ctx.errorPayload(new ActorDiedError(`Actor ${rec.spec.cls.name} died: ${why}`)));
+    }
+    this.#remote.ownerGone(caller, why);
+  }
+
+  /**
+   * An actor placed on another node restarts here after that node died: it keeps its pinned
+   * constructor arguments, restart count and calls (whose returns are expected here already).
+   */
+  #adopt(spec: ActorSpec, creator: CallerId, restarts: number, calls: readonly AdoptedCall[]): void {
+    const rec = newRecord(spec, spec.opts.placementDemand, spec.opts.demand, undefined, creator);
+    rec.restarts = restarts;
+    rec.state = "RESTARTING";
+    this.#actors.set(spec.actorId, rec);
+    for (const c of calls) {
+      const call: CallRecord = { spec: c.spec, returnIds: c.returnIds, deps: 0, attempt: c.attempt };
+      for (const [, id] of c.spec.argRefs) {
+        if (this.#ctx.store.isReady(id)) continue;
+        call.deps++;
+        this.#ctx.store.onReady(id, () => {
+          if (--call.deps === 0) this.#pump(rec);
+        });
+      }
+      rec.queue.push(call);
+    }
+    this.#place(rec);
   }
 
   /**
@@ -559,28 +594,4 @@ export class ActorManager {
     this.#actors.clear();
     this.#remote.closeAll();
   }
-}
-
-/** A new actor's record, pending placement. */
-function newRecord(
-  spec: ActorSpec,
-  placementDemand: Readonly<Record<string, number>>,
-  demand: Readonly<Record<string, number>>,
-  group: GroupPlacement | undefined,
-): ActorRecord {
-  return {
-    spec,
-    state: "PENDING",
-    worker: undefined,
-    alloc: undefined,
-    queue: [],
-    inflight: new Map(),
-    restarts: 0,
-    deps: 0,
-    death: undefined,
-    waitingPlacement: false,
-    placementDemand,
-    demand,
-    group,
-  };
 }

@@ -80,6 +80,7 @@ const CALLS: Record<string, Call> = {
   waitObjects: (api, c, a) =>
     api.waitObjects(c, strs(a[0], "ids"), optNum(a[1], "numReturns") ?? 1, optNum(a[2], "timeoutMs")),
   getNamedActor: (api, _c, a) => api.getNamedActor(str(a[0], "name"), str(a[1], "namespace")),
+  actorDeath: (api, c, a) => api.actorDeath(c, str(a[0], "actor id")),
   streamNext: (api, c, a) => api.streamNext(c, str(a[0], "task id"), optNum(a[1], "index") ?? 0),
   waitPlacementGroup: (api, _c, a) =>
     api.waitPlacementGroup(str(a[0], "placement group id"), optNum(a[1], "timeoutMs")),

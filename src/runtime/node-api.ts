@@ -47,6 +47,11 @@ export interface NodeApi {
   cancel(caller: CallerId, objectId: string, force: boolean, recursive: boolean): void;
   killActor(caller: CallerId, actorId: string, noRestart: boolean): void;
   getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined>;
+  /**
+   * Resolves with an actor's death (its error frame) once it is dead for good: how the node that
+   * placed an actor on this one learns that it died by itself.
+   */
+  actorDeath(caller: CallerId, actorId: string): Promise<Payload>;
   /** The id of stream item `index` (0-based) of a generator task, once it exists. */
   streamNext(caller: CallerId, taskId: string, index: number): Promise<StreamStep>;
   /** The consumer let go of a generator: release the items it never took. */

@@ -1,98 +1,83 @@
 /**
- * Actors the head's node placed on another node [Ray's actor scheduling by the GCS, simplified]:
- * this node keeps a small record per actor (its spec, the link to its node, the calls not answered
- * yet) and passes creation, calls and `kill` through the link. A call's arguments reach the other
- * node under the same object ids, the call is submitted there unchanged (same task id, so the same
- * return ids), and its returns come back as a forwarded task's do (`scheduler/forward-task.ts`): by
- * memory copy between segments of one machine, else by ownership over HTTP (arguments lent and
- * pulled there, shm returns left there and pulled here when needed), with no size limit. Refs nested
- * in a call's arguments are lent to the actor's node, which borrows them from their owner.
+ * Actors this node placed on another node [Ray's actor scheduling by the GCS, simplified]: this node
+ * keeps a small record per actor (its spec, the link to its node, the calls not answered yet) and
+ * passes creation, calls and `kill` through the link. A call's arguments reach the other node under
+ * the same object ids, the call is submitted there unchanged (same task id, so the same return ids),
+ * and its returns come back as a forwarded task's do (`scheduler/forward-task.ts`): by memory copy
+ * between segments of one machine, else by ownership over HTTP (arguments lent and pulled there, shm
+ * returns left there and pulled here when needed), with no size limit. Refs nested in a call's
+ * arguments are lent to the actor's node, which borrows them from their owner.
  *
- * The actor's node dying (its link closes) kills the actor: its pending and later calls fail with
- * ActorDiedError. Restarting it on another node is not done yet.
+ * The actor's node dying (its link closes) restarts it on another node while `maxRestarts` allows
+ * (calls in flight sent again under `maxTaskRetries`), else kills it: its calls fail with
+ * ActorDiedError caused by NodeDiedError. An actor that dies by itself there is learnt of through
+ * `actorDeath`, so its name is released.
  */
-import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
-import { type GroupPlacement, groupActorTarget } from "../placement/pg-demand.ts";
+import { ActorDiedError, NodeDiedError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { RemoteLink } from "../scheduler/cluster-view.ts";
 import { copyBack, leaveThere, lendObjects, overHttp, toRemote } from "../scheduler/forward-task.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
-import { ResourceSet } from "../scheduler/resource-set.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
+import type { ActorState } from "./actor-record.ts";
 import { objectIdFor } from "./ids.ts";
 import type { CallerId } from "./node-api.ts";
+import { restartTarget } from "./place-actor.ts";
 import type { ActorCallSpec, ActorSpec, Payload } from "./protocol.ts";
 
 interface RemoteCall {
   readonly spec: ActorCallSpec;
   readonly returnIds: readonly string[];
   deps: number;
+  /** Times it was re-sent after its node died mid-call (bounded by `maxTaskRetries`). */
+  attempt: number;
   /** Its returns are sealed here already (an error, or cancelled): late results are dropped. */
   done: boolean;
+  /** Its argument pins here were released (once, when it finished or failed). */
+  released: boolean;
 }
 
 interface RemoteActor {
   readonly spec: ActorSpec;
-  readonly nodeId: string;
-  state: "PENDING" | "ALIVE" | "DEAD";
+  /** The node it runs on now (changes when it restarts elsewhere). */
+  nodeId: string;
+  /** Who created it (its driver's caller id): a non-detached actor dies with it. */
+  readonly creator: CallerId;
+  state: "PENDING" | "ALIVE" | "RESTARTING" | "DEAD" | "MOVED";
   link: RemoteLink | undefined;
   deps: number;
+  /** Restarts on another node after its node died. */
+  restarts: number;
   death: Payload | undefined;
   readonly queue: RemoteCall[];
   readonly inflight: Map<string, RemoteCall>;
 }
 
-/**
- * Where an actor is created: another node's id, undefined for this node, or the error that fails
- * its creation. Hard node affinity goes to that node while it is alive; soft affinity falls back to
- * this node; an actor this node can never fit goes to a node whose totals fit (one with the
- * resources free now first). Actors in a placement group or with refs nested in their arguments
- * stay here.
- */
-export function actorTarget(
-  ctx: NodeContext,
-  spec: ActorSpec,
-  placementDemand: Readonly<Record<string, number>>,
-  group: GroupPlacement | undefined,
-): string | undefined | Error {
-  const cluster = ctx.cluster;
-  if (cluster === undefined) return undefined;
-  if (group !== undefined) return groupActorTarget(ctx, spec, group);
-  const others = cluster.others();
-  const forwardable = group === undefined && spec.contained.length === 0;
-  const sched = spec.opts.scheduling as unknown;
-  if (typeof sched === "object" && sched !== null && "nodeId" in sched) {
-    const { nodeId, soft } = sched as { nodeId: string; soft?: boolean };
-    if (nodeId !== ctx.nodeId) {
-      const alive = others.some((n) => n.nodeId === nodeId);
-      if (alive && forwardable) return nodeId;
-      if (soft === true) return undefined;
-      return new ActorUnschedulableError(
-        alive
-          ? `Actor ${spec.cls.name} cannot be scheduled on node ${nodeId}: actors in a placement group or with refs nested in their arguments do not run on another node yet; pin it to this node or set soft: true`
-          : `Actor ${spec.cls.name} cannot be scheduled: node ${nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
-      );
-    }
-  }
-  if (!forwardable || others.length === 0 || ctx.resources.isFeasible(placementDemand)) return undefined;
-  const want = ResourceSet.of(placementDemand);
-  let fits: string | undefined;
-  for (const n of others) {
-    if (!ResourceSet.of(n.total).covers(want)) continue;
-    if (ResourceSet.of(n.available).covers(want)) return n.nodeId;
-    fits ??= n.nodeId;
-  }
-  return fits;
+/** A call handed to the local manager when the actor restarts on this node. */
+export interface AdoptedCall {
+  readonly spec: ActorCallSpec;
+  readonly returnIds: readonly string[];
+  readonly attempt: number;
+}
+
+/** How the actor manager hears about actors placed elsewhere. */
+export interface RemoteActorHooks {
+  /** The actor died for good (its name is released, death watchers woken). */
+  dead(spec: ActorSpec, death: Payload): void;
+  /**
+   * The actor's node died and this node is where it restarts: the manager takes it over with its
+   * pinned constructor arguments and its calls (their arguments pinned, in submission order).
+   */
+  adopt(spec: ActorSpec, creator: CallerId, restarts: number, calls: AdoptedCall[]): void;
 }
 
 export class RemoteActors {
   readonly #ctx: NodeContext;
   readonly #actors = new Map<string, RemoteActor>();
-  /** Called once when an actor dies here (to release its name). */
-  readonly #onDead: (spec: ActorSpec) => void;
+  readonly #hooks: RemoteActorHooks;
 
-  constructor(ctx: NodeContext, onDead: (spec: ActorSpec) => void) {
+  constructor(ctx: NodeContext, hooks: RemoteActorHooks) {
     this.#ctx = ctx;
-    this.#onDead = onDead;
+    this.#hooks = hooks;
   }
 
   has(actorId: string): boolean {
@@ -105,23 +90,34 @@ export class RemoteActors {
     return rec === undefined || rec.state === "DEAD" ? undefined : rec.spec;
   }
 
-  states(): Array<{ actorId: string; className: string; state: string; name: string | undefined }> {
+  /** Its death once it is dead for good; undefined while it lives (or restarts). */
+  deathOf(actorId: string): Payload | undefined {
+    return this.#actors.get(actorId)?.death;
+  }
+
+  states(): Array<{ actorId: string; className: string; state: ActorState; name: string | undefined }> {
     return [...this.#actors.values()].map((a) => ({
       actorId: a.spec.actorId,
       className: a.spec.cls.name,
-      state: a.state,
+      // (a moved record is no longer here)
+      state: a.state === "MOVED" ? "DEAD" : a.state,
       name: a.spec.opts.name,
     }));
   }
 
-  /** Creates the actor on `nodeId` once its arguments are ready here. */
-  create(spec: ActorSpec, nodeId: string): void {
+  /**
+   * Creates the actor on `nodeId` once its arguments are ready here. Its constructor arguments stay
+   * pinned here while it lives, so it can be re-created on another node.
+   */
+  create(spec: ActorSpec, nodeId: string, creator: CallerId): void {
     const rec: RemoteActor = {
       spec,
       nodeId,
+      creator,
       state: "PENDING",
       link: undefined,
       deps: 0,
+      restarts: 0,
       death: undefined,
       queue: [],
       inflight: new Map(),
@@ -153,64 +149,174 @@ export class RemoteActors {
   async #start(rec: RemoteActor): Promise<void> {
     const ctx = this.#ctx;
     const spec = rec.spec;
-    const release = () => ctx.unpinArgs(spec.argRefs, spec.contained);
-    if (rec.state === "DEAD") return;
+    if (rec.state === "DEAD" || rec.state === "MOVED") return;
     for (const [, id] of spec.argRefs) {
       const v = ctx.store.peek(id);
       if (v?.err) {
-        release();
         this.#die(rec, v.payload);
         return;
       }
     }
+    const nodeId = rec.nodeId;
     let link: RemoteLink;
     try {
       const cluster = ctx.cluster;
       if (cluster === undefined) throw new RaytsError("this node has no view of the cluster");
-      link = await cluster.link(rec.nodeId);
+      link = await cluster.link(nodeId);
       if (link.closed) throw new RaytsError("its connection closed");
     } catch (err) {
-      release();
-      this.#die(rec, this.#nodeGone(rec, err instanceof Error ? err.message : String(err)));
+      if (rec.nodeId === nodeId) this.#nodeLost(rec, err instanceof Error ? err.message : String(err));
       return;
     }
-    // (killed while the link was opening)
-    if ((rec.state as RemoteActor["state"]) === "DEAD") {
-      release();
-      return;
-    }
+    // (killed, or moved, while the link was opening)
+    const now = rec.state as RemoteActor["state"];
+    if (now === "DEAD" || now === "MOVED" || rec.nodeId !== nodeId) return;
     try {
       // The job's package must be ready there before the class can load (its failure kills the actor).
       await link.syncEntryScripts(spec.cls.module);
-      if ((rec.state as RemoteActor["state"]) === "DEAD") {
-        release();
-        return;
-      }
-      if (link.closed) throw new RaytsError("its connection closed");
+    } catch (err) {
+      const reason = err instanceof Error ? err.message : String(err);
+      if (rec.nodeId !== nodeId) return;
+      if (link.closed || err instanceof PeerClosedError) this.#nodeLost(rec, reason);
+      else this.#die(rec, ctx.errorPayload(err instanceof Error ? err : new Error(reason)));
+      return;
+    }
+    const later = rec.state as RemoteActor["state"];
+    if (later === "DEAD" || later === "MOVED" || rec.nodeId !== nodeId) return;
+    if (link.closed) {
+      this.#nodeLost(rec, "its connection closed");
+      return;
+    }
+    try {
       const argIds = this.#putArgs(link, spec.argRefs);
-      // The name lives in the head's table (claimed here); the other node's copy stays unnamed.
+      // The name lives in the head's table (claimed here); the other node's copy stays unnamed and
+      // pinned there. Restarts done there count against the copy's own budget.
       const { name: _name, getIfExists: _reuse, ...opts } = spec.opts;
+      const max = spec.opts.maxRestarts;
+      const grouped = typeof opts.scheduling === "object" && "placementGroup" in opts.scheduling;
+      const copyOpts = {
+        ...opts,
+        maxRestarts: max < 0 ? -1 : Math.max(0, max - rec.restarts),
+        ...(grouped ? {} : { scheduling: { nodeId, soft: false } }),
+      };
       const args = spec.args.t === 1 ? toRemote(ctx, link, spec.args) : spec.args;
-      link.api.createActor(link.caller, { ...spec, args, opts: opts as typeof spec.opts });
+      link.api.createActor(link.caller, { ...spec, args, opts: copyOpts as typeof spec.opts });
       if (argIds.length > 0) link.api.removeRefs(link.caller, argIds);
     } catch (err) {
-      release();
       this.#die(rec, ctx.errorPayload(err instanceof Error ? err : new Error(String(err))));
       return;
     }
-    release();
     rec.link = link;
     rec.state = "ALIVE";
-    link.onClose((reason) => this.#die(rec, this.#nodeGone(rec, reason)));
+    link.onClose((reason) => this.#linkLost(rec, link, reason));
+    void this.#watch(rec, link);
     this.#pump(rec);
   }
 
-  #nodeGone(rec: RemoteActor, reason: string): Payload {
-    return this.#ctx.errorPayload(
-      new ActorDiedError(
-        `Actor ${rec.spec.cls.name} died: its node ${rec.nodeId} is gone (${reason}); actors are not restarted on another node yet`,
-      ),
-    );
+  /** Waits for the actor to die by itself on its node (constructor error, crashes beyond its restarts). */
+  async #watch(rec: RemoteActor, link: RemoteLink): Promise<void> {
+    let death: Payload;
+    try {
+      death = await link.api.actorDeath(link.caller, rec.spec.actorId);
+    } catch {
+      return; // the link closed: #linkLost decides
+    }
+    if (rec.link !== link || rec.state === "DEAD" || rec.state === "MOVED") return;
+    this.#die(rec, death.t === 0 ? { t: 0, bytes: death.bytes.slice() } : death);
+  }
+
+  #linkLost(rec: RemoteActor, link: RemoteLink, reason: string): void {
+    if (rec.link !== link || rec.state === "DEAD" || rec.state === "MOVED") return;
+    rec.link = undefined;
+    this.#nodeLost(rec, reason);
+  }
+
+  /**
+   * The actor's node died (or could not be reached): it restarts on another node while
+   * `maxRestarts` allows (not when pinned to that node with hard affinity), its calls in flight are
+   * sent again while `maxTaskRetries` allows; otherwise it is dead.
+   */
+  #nodeLost(rec: RemoteActor, reason: string): void {
+    const ctx = this.#ctx;
+    const spec = rec.spec;
+    const name = spec.cls.name;
+    const gone = rec.nodeId;
+    const cause = new NodeDiedError(`Node ${gone} died: ${reason}`);
+    const max = spec.opts.maxRestarts;
+    const sched = spec.opts.scheduling as unknown;
+    const pinned =
+      typeof sched === "object" &&
+      sched !== null &&
+      (sched as { nodeId?: unknown }).nodeId === gone &&
+      (sched as { soft?: unknown }).soft !== true;
+    const grouped = typeof sched === "object" && sched !== null && "placementGroup" in sched;
+    if (pinned || grouped || !(max < 0 || rec.restarts < max)) {
+      const why = pinned
+        ? "it is pinned there with hard node affinity"
+        : grouped
+          ? "actors in a placement group are not restarted on another node yet"
+          : max === 0
+            ? "set maxRestarts to restart it on another node"
+            : `it restarted ${rec.restarts} times already (maxRestarts ${max})`;
+      this.#die(
+        rec,
+        ctx.errorPayload(
+          new ActorDiedError(`Actor ${name} died: its node ${gone} died (${reason}); ${why}`, { cause }),
+        ),
+      );
+      return;
+    }
+    const target = restartTarget(this.#ctx, spec.opts.placementDemand, gone);
+    if (target instanceof Error) {
+      this.#die(
+        rec,
+        ctx.errorPayload(
+          new ActorDiedError(`Actor ${name} died: its node ${gone} died (${reason}) and ${target.message}`, {
+            cause,
+          }),
+        ),
+      );
+      return;
+    }
+    rec.restarts++;
+    rec.state = "RESTARTING";
+    const retryMax = spec.opts.maxTaskRetries;
+    const again: RemoteCall[] = [];
+    for (const call of rec.inflight.values()) {
+      if (call.done) {
+        this.#release(call);
+        continue;
+      }
+      if (retryMax < 0 || call.attempt < retryMax) {
+        call.attempt++;
+        again.push(call);
+        continue;
+      }
+      this.#seal(
+        call,
+        ctx.errorPayload(
+          new ActorDiedError(
+            `Actor ${name} died while running ${call.spec.name}: its node ${gone} died (${reason}); it is restarting, but maxTaskRetries does not allow retrying the call`,
+            { cause },
+          ),
+        ),
+      );
+      this.#release(call);
+    }
+    rec.inflight.clear();
+    rec.queue.unshift(...again);
+    if (target === undefined) {
+      // Restarting here: the actor manager takes it over, with its pins.
+      rec.state = "MOVED";
+      this.#actors.delete(spec.actorId);
+      const calls = rec.queue
+        .splice(0)
+        .map((c) => ({ spec: c.spec, returnIds: c.returnIds, attempt: c.attempt }));
+      this.#hooks.adopt(spec, rec.creator, rec.restarts, calls);
+      return;
+    }
+    rec.nodeId = target;
+    void this.#start(rec);
   }
 
   /**
@@ -260,7 +366,9 @@ export class RemoteActors {
       spec: spec.actorId === actorId ? spec : { ...spec, actorId },
       returnIds,
       deps: 0,
+      attempt: 0,
       done: false,
+      released: true,
     };
     if (rec.state === "DEAD") {
       this.#seal(call, rec.death as Payload);
@@ -280,8 +388,10 @@ export class RemoteActors {
       return;
     }
     const lost = ctx.pinArgs(spec.argRefs, spec.contained);
+    call.released = false;
     if (lost !== undefined) {
       this.#seal(call, ctx.errorPayload(ctx.lostError(lost)));
+      this.#release(call);
       return;
     }
     for (const [, id] of spec.argRefs) {
@@ -303,11 +413,10 @@ export class RemoteActors {
     while (rec.queue.length > 0 && (rec.queue[0] as RemoteCall).deps === 0) {
       const call = rec.queue.shift() as RemoteCall;
       const s = call.spec;
-      const release = () => ctx.unpinArgs(s.argRefs, s.contained);
       const argErr = s.argRefs.map(([, id]) => ctx.store.peek(id)).find((v) => v?.err);
       if (argErr !== undefined) {
         this.#seal(call, argErr.payload);
-        release();
+        this.#release(call);
         continue;
       }
       try {
@@ -316,11 +425,11 @@ export class RemoteActors {
         link.api.submitActorCall(link.caller, args === s.args ? s : { ...s, args });
         if (argIds.length > 0) link.api.removeRefs(link.caller, argIds);
       } catch (err) {
-        release();
         this.#seal(call, ctx.errorPayload(err instanceof Error ? err : new Error(String(err))));
+        this.#release(call);
         continue;
       }
-      release();
+      // The arguments stay pinned here until the call is answered: it may be sent again elsewhere.
       rec.inflight.set(s.taskId, call);
       void this.#await(rec, link, call);
     }
@@ -329,17 +438,20 @@ export class RemoteActors {
   /** Waits for the call's returns on the other node and brings them here. */
   async #await(rec: RemoteActor, link: RemoteLink, call: RemoteCall): Promise<void> {
     const ctx = this.#ctx;
+    const taskId = call.spec.taskId;
     try {
       const values = await link.api.getObjects(link.caller, call.returnIds, undefined);
-      rec.inflight.delete(call.spec.taskId);
       if (link.closed) {
-        if (!call.done) this.#seal(call, this.#nodeGone(rec, "its connection closed"));
+        // Answered there but not brought here: the node's death decides (retry or fail).
+        this.#linkLost(rec, link, "its connection closed");
         return;
       }
+      if (rec.inflight.get(taskId) === call) rec.inflight.delete(taskId);
       const dir = ctx.objects;
       if (overHttp(link) && dir !== undefined) {
         leaveThere(ctx, dir, link, call.returnIds, values, !call.done);
         call.done = true;
+        this.#release(call);
         return;
       }
       try {
@@ -347,13 +459,17 @@ export class RemoteActors {
         call.done = true;
       } finally {
         link.api.removeRefs(link.caller, call.returnIds);
+        this.#release(call);
       }
     } catch (err) {
-      rec.inflight.delete(call.spec.taskId);
-      if (call.done) return;
       const reason = err instanceof Error ? err.message : String(err);
-      if (link.closed || err instanceof PeerClosedError) this.#seal(call, this.#nodeGone(rec, reason));
-      else this.#seal(call, ctx.errorPayload(err instanceof Error ? err : new Error(reason)));
+      if (link.closed || err instanceof PeerClosedError) {
+        this.#linkLost(rec, link, reason);
+        return;
+      }
+      if (rec.inflight.get(taskId) === call) rec.inflight.delete(taskId);
+      this.#seal(call, ctx.errorPayload(err instanceof Error ? err : new Error(reason)));
+      this.#release(call);
     }
   }
 
@@ -367,35 +483,50 @@ export class RemoteActors {
     for (const id of call.returnIds) this.#ctx.store.seal(id, { payload, err: true }, undefined);
   }
 
+  /** Releases the call's argument pins here, once. */
+  #release(call: RemoteCall): void {
+    if (call.released) return;
+    call.released = true;
+    this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+  }
+
   #die(rec: RemoteActor, death: Payload): void {
-    if (rec.state === "DEAD") return;
+    if (rec.state === "DEAD" || rec.state === "MOVED") return;
     rec.state = "DEAD";
     rec.death = death;
-    for (const call of rec.inflight.values()) this.#seal(call, death);
+    rec.link = undefined;
+    for (const call of rec.inflight.values()) {
+      this.#seal(call, death);
+      this.#release(call);
+    }
     rec.inflight.clear();
     for (const call of rec.queue.splice(0)) {
       this.#seal(call, death);
-      this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+      this.#release(call);
     }
-    this.#onDead(rec.spec);
+    this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
+    this.#hooks.dead(rec.spec, death);
   }
 
   /**
    * Kills the actor on its node. With `noRestart` false the other node restarts it under its own
-   * `maxRestarts`; an actor not created there yet dies either way.
+   * `maxRestarts`; an actor not created there yet dies either way. `why` says who killed it.
    */
-  kill(actorId: string, noRestart: boolean): void {
+  kill(actorId: string, noRestart: boolean, why = "it was killed with kill()"): void {
     const rec = this.#actors.get(actorId);
     if (rec === undefined || rec.state === "DEAD") return;
     const link = rec.link;
     if (link !== undefined && !link.closed) link.api.killActor(link.caller, actorId, noRestart);
     if (noRestart || link === undefined) {
-      this.#die(
-        rec,
-        this.#ctx.errorPayload(
-          new ActorDiedError(`Actor ${rec.spec.cls.name} died: it was killed with kill()`),
-        ),
-      );
+      this.#die(rec, this.#ctx.errorPayload(new ActorDiedError(`Actor ${rec.spec.cls.name} died: ${why}`)));
+    }
+  }
+
+  /** Kills the non-detached actors `caller` created (its driver exited). */
+  ownerGone(caller: CallerId, why: string): void {
+    for (const rec of [...this.#actors.values()]) {
+      if (rec.creator !== caller || rec.spec.opts.lifetime === "detached") continue;
+      this.kill(rec.spec.actorId, true, why);
     }
   }
 
@@ -418,7 +549,7 @@ export class RemoteActors {
       );
       if (queued >= 0) {
         rec.queue.splice(queued, 1);
-        this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+        this.#release(call);
       } else if (rec.link !== undefined && !rec.link.closed) {
         const first = call.returnIds[0] ?? objectIdFor(taskId, 1);
         rec.link.api.cancel(rec.link.caller, first, false, false);

@@ -69,6 +69,9 @@ export abstract class RemoteNodeApi implements NodeApi {
   async getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined> {
     return (await this.call<ActorHandleState | null>("getNamedActor", [name, namespace])) ?? undefined;
   }
+  actorDeath(_c: CallerId, actorId: string): Promise<Payload> {
+    return this.call("actorDeath", [actorId]);
+  }
   streamNext(_c: CallerId, taskId: string, index: number): Promise<StreamStep> {
     return this.call("streamNext", [taskId, index]);
   }

@@ -1,0 +1,75 @@
+/**
+ * Where an actor placed by this node runs [Ray's GCS actor scheduling, simplified]: at creation,
+ * this node or another one (node affinity, spillback of what this node can never fit), and after
+ * its node died, the node it restarts on.
+ */
+import { ActorUnschedulableError, RaytsError } from "../errors.ts";
+import { type GroupPlacement, groupActorTarget } from "../placement/pg-demand.ts";
+import type { NodeContext } from "../scheduler/node-context.ts";
+import { ResourceSet } from "../scheduler/resource-set.ts";
+import type { ActorSpec } from "./protocol.ts";
+
+/**
+ * Where an actor is created: another node's id, undefined for this node, or the error that fails
+ * its creation. Hard node affinity goes to that node while it is alive; soft affinity falls back to
+ * this node; an actor this node can never fit goes to a node whose totals fit (one with the
+ * resources free now first). Actors in a placement group or with refs nested in their arguments
+ * stay here.
+ */
+export function actorTarget(
+  ctx: NodeContext,
+  spec: ActorSpec,
+  placementDemand: Readonly<Record<string, number>>,
+  group: GroupPlacement | undefined,
+): string | undefined | Error {
+  const cluster = ctx.cluster;
+  if (cluster === undefined) return undefined;
+  if (group !== undefined) return groupActorTarget(ctx, spec, group);
+  const others = cluster.others();
+  const forwardable = group === undefined && spec.contained.length === 0;
+  const sched = spec.opts.scheduling as unknown;
+  if (typeof sched === "object" && sched !== null && "nodeId" in sched) {
+    const { nodeId, soft } = sched as { nodeId: string; soft?: boolean };
+    if (nodeId !== ctx.nodeId) {
+      const alive = others.some((n) => n.nodeId === nodeId);
+      if (alive && forwardable) return nodeId;
+      if (soft === true) return undefined;
+      return new ActorUnschedulableError(
+        alive
+          ? `Actor ${spec.cls.name} cannot be scheduled on node ${nodeId}: actors in a placement group or with refs nested in their arguments do not run on another node yet; pin it to this node or set soft: true`
+          : `Actor ${spec.cls.name} cannot be scheduled: node ${nodeId} is not alive; pass a live node id from nodes(), or set soft: true`,
+      );
+    }
+  }
+  if (!forwardable || others.length === 0 || ctx.resources.isFeasible(placementDemand)) return undefined;
+  const want = ResourceSet.of(placementDemand);
+  let fits: string | undefined;
+  for (const n of others) {
+    if (!ResourceSet.of(n.total).covers(want)) continue;
+    if (ResourceSet.of(n.available).covers(want)) return n.nodeId;
+    fits ??= n.nodeId;
+  }
+  return fits;
+}
+
+/**
+ * Where an actor restarts after node `gone` died: another alive node whose free resources fit its
+ * placement demand, else one whose totals fit, else this node when it can ever fit it (undefined),
+ * else an error saying so.
+ */
+export function restartTarget(
+  ctx: NodeContext,
+  demand: Readonly<Record<string, number>>,
+  gone: string,
+): string | undefined | Error {
+  const want = ResourceSet.of(demand);
+  let fits: string | undefined;
+  for (const n of ctx.cluster?.others() ?? []) {
+    if (n.nodeId === gone || !ResourceSet.of(n.total).covers(want)) continue;
+    if (ResourceSet.of(n.available).covers(want)) return n.nodeId;
+    fits ??= n.nodeId;
+  }
+  if (fits !== undefined) return fits;
+  if (ctx.resources.isFeasible(demand)) return undefined;
+  return new RaytsError(`no other node can fit it (it needs ${JSON.stringify(demand)}); add a node that can`);
+}
