@@ -4,7 +4,8 @@
  * submitted to it the same way, from its `ClusterView`:
  *
  * - Hard node affinity names the node (this one runs it here); an unknown or dead node is
- *   `TaskUnschedulableError`. Soft affinity to a node that is not alive falls back to the default.
+ *   `TaskUnschedulableError`. Soft affinity to a node that is not alive, or whose totals can never
+ *   fit the task, falls back to the default.
  * - `DEFAULT` is local first: work this node can ever fit stays here; work it can never fit spills
  *   to the best-fitting other node (see {@link Placer.bestFit}). Work whose largest arguments live
  *   on another node that can fit it goes there instead (`locality.ts`).
@@ -49,9 +50,14 @@ export class Placer {
     const spec = rec.spec;
     const sched = spec.opts.scheduling;
     if (typeof sched === "object" && "nodeId" in sched) {
-      if (sched.nodeId === ctx.nodeId) return undefined;
-      if (ctx.cluster?.others().some((n) => n.nodeId === sched.nodeId) === true) {
-        return this.sent(sched.nodeId, rec.demand);
+      // Soft affinity to a node that can never fit the task falls back to the default, as in Ray.
+      if (sched.nodeId === ctx.nodeId) {
+        if (!sched.soft || ctx.resources.isFeasible(rec.demand)) return undefined;
+      } else {
+        const node = ctx.cluster?.others().find((n) => n.nodeId === sched.nodeId);
+        if (node !== undefined && (!sched.soft || ResourceSet.of(node.total).covers(rec.demand))) {
+          return this.sent(sched.nodeId, rec.demand);
+        }
       }
       if (!sched.soft) {
         return new TaskUnschedulableError(

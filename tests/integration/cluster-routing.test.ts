@@ -61,6 +61,8 @@ describe("work crosses nodes from every node", () => {
       atC: c,
       pinnedHead: head,
       pinnedC: c,
+      softSelf: c,
+      softHead: c,
       nodes: [head, b, c].sort(),
       alive: true,
       cpus: 7,
