@@ -65,6 +65,7 @@ describe("work crosses nodes from every node", () => {
       softHead: c,
       nodes: [head, b, c].sort(),
       alive: true,
+      addresses: true,
       cpus: 7,
       custom: [1, 1],
     });
