@@ -23,7 +23,7 @@ import { setJobRuntimeEnv } from "../runtime/remote.ts";
 import { ShmArena } from "../store/shm-arena.ts";
 import { installConsolePrefix, installStreamPrefix } from "./console-prefix.ts";
 import { Executor, taskContext } from "./executor.ts";
-import type { Columns } from "./task-block.ts";
+import { type Columns, unpackBatch } from "./task-block.ts";
 import { WorkerLink } from "./worker-link.ts";
 import type { WorkerInit } from "./worker-proc.ts";
 
@@ -78,7 +78,7 @@ function start(init: WorkerInit): void {
 }
 
 self.onmessage = (event: MessageEvent) => {
-  const batch = event.data as Array<{ t: string; [k: string]: unknown }>;
+  const batch = unpackBatch(event.data as Array<{ t: string; [k: string]: unknown }> | string);
   for (const m of batch) {
     switch (m.t) {
       case "init":

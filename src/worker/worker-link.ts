@@ -6,7 +6,7 @@
 import type { Payload } from "../runtime/protocol.ts";
 import { RemoteNodeApi } from "../runtime/remote-node-api.ts";
 import { deserialize, readFrame } from "../serialize/codec.ts";
-import { BlockBuilder } from "./task-block.ts";
+import { BlockBuilder, packSmallBatch } from "./task-block.ts";
 
 declare const self: Worker;
 
@@ -69,7 +69,7 @@ export class WorkerLink extends RemoteNodeApi {
     if (this.#out.length === 0) return;
     const batch = this.#out;
     this.#out = [];
-    self.postMessage(batch);
+    self.postMessage(packSmallBatch(batch) ?? batch);
   }
 
   onReply(id: number, ok: boolean, v: unknown, e: Payload | undefined): void {

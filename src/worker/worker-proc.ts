@@ -6,7 +6,7 @@
  */
 import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import type { Allocation } from "../scheduler/node-resources.ts";
-import { BlockBuilder } from "./task-block.ts";
+import { BlockBuilder, packSmallBatch, unpackBatch } from "./task-block.ts";
 import { takeWorker } from "./warm-workers.ts";
 
 /** Tasks already sent to a worker beyond which new ones wait one event-loop turn to batch up. */
@@ -86,7 +86,9 @@ export class WorkerProc {
     this.worker = worker ?? takeWorker();
     this.envKey = envKey;
     let error: string | undefined;
-    this.worker.addEventListener("message", (e: MessageEvent) => onMessages(this, e.data as FromWorker[]));
+    this.worker.addEventListener("message", (e: MessageEvent) =>
+      onMessages(this, unpackBatch(e.data as FromWorker[] | string)),
+    );
     this.worker.addEventListener("error", (e: Event) => {
       const ev = e as ErrorEvent;
       // Bun's message may carry a preview of the source after the first line: keep the first.
@@ -143,7 +145,8 @@ export class WorkerProc {
     if (this.#out.length === 0 || this.state === "DEAD") return;
     const batch = this.#out;
     this.#out = [];
-    this.worker.postMessage(batch);
+    // A worker-host process relays arrays only; a Bun Worker of this process takes the string form.
+    this.worker.postMessage((this.envKey === undefined && packSmallBatch(batch)) || batch);
   }
 
   /** Stops the worker at once (force cancel, kill, shutdown). */
