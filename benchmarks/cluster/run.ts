@@ -312,5 +312,6 @@ writeFileSync(
 );
 // Formatted as the repository's formatter wants it, when it is installed.
 const biome = join(ROOT, "node_modules", ".bin", "biome");
-if (existsSync(biome)) Bun.spawnSync([biome, "format", "--write", file], { stdout: "ignore", stderr: "ignore" });
+if (existsSync(biome))
+  Bun.spawnSync([biome, "format", "--write", file], { stdout: "ignore", stderr: "ignore" });
 console.log(`\nWrote ${file}`);
