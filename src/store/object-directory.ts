@@ -163,6 +163,10 @@ export class ObjectDirectory implements ObjectHooks {
     void this.#send(owner, { op: "release", id });
   }
 
+  evicted(id: string, owner: string): void {
+    void this.#send(owner, { op: "unholder", id });
+  }
+
   released(id: string, owner: string | undefined): void {
     if (owner !== undefined) return;
     const rec = this.#owned.get(id);
@@ -199,6 +203,9 @@ export class ObjectDirectory implements ObjectHooks {
         this.#record(id).holders.set(from, undefined);
         return {};
       }
+      case "unholder":
+        this.#owned.get(id)?.holders.delete(from);
+        return {};
       case "locate":
         return this.#locate(id, from);
       case "free":

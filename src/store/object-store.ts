@@ -42,9 +42,11 @@ export interface ObjectHooks {
   unreferenced(id: string, owner: string): void;
   /** Object `id` was released here (`owner` undefined when this node owned it). */
   released(id: string, owner: string | undefined): void;
+  /** The cached copy of borrowed object `id` was dropped to make room: this node no longer holds it. */
+  evicted(id: string, owner: string): void;
 }
 
-const NO_HOOKS: ObjectHooks = { fetch() {}, referenced() {}, unreferenced() {}, released() {} };
+const NO_HOOKS: ObjectHooks = { fetch() {}, referenced() {}, unreferenced() {}, released() {}, evicted() {} };
 
 function newEntry(): Entry {
   return {
@@ -321,6 +323,10 @@ export class ObjectStore {
     }
     let off = arena.alloc(size);
     if (off >= 0) return off;
+    if (this.#evictCached() > 0) {
+      off = arena.alloc(size);
+      if (off >= 0) return off;
+    }
     this.#reclaim();
     off = arena.alloc(size);
     if (off >= 0) return off;
@@ -328,6 +334,24 @@ export class ObjectStore {
     throw new ObjectStoreFullError(
       `Object store is full: ${fmt(s.used)} used of ${fmt(s.capacity)}, the largest free block is ${s.largestFree} bytes and ${size} bytes were asked for; raise objectStoreMemory or drop and free() refs`,
     );
+  }
+
+  /**
+   * Drops the cached copies of borrowed objects nothing here references or reads (the store needs
+   * room; their owners still have them); returns how many.
+   */
+  #evictCached(): number {
+    const out: Array<[string, Entry]> = [];
+    for (const [id, e] of this.#entries) {
+      if (e.owner !== undefined && !e.dead && e.refs <= 0 && e.pins <= 0 && e.value?.payload.t === 1) {
+        out.push([id, e]);
+      }
+    }
+    for (const [id, e] of out) {
+      this.#release(id, e);
+      this.#hooks.evicted(id, e.owner as string);
+    }
+    return out.length;
   }
 
   freeShm(off: number): void {

@@ -176,10 +176,11 @@ export async function pullObjectBytes(
 /** One request of a node to an object's owner (or, for `free`, of the owner to a holder). */
 export interface OwnerOp {
   /**
-   * `borrow`/`release`: the sender starts/stops referencing the object; `holder`: the sender has a
-   * copy; `locate`: where are copies; `free`: (owner → holder) the object is gone, drop the copy.
+   * `borrow`/`release`: the sender starts/stops referencing the object; `holder`/`unholder`: the
+   * sender has a copy / dropped its copy; `locate`: where are copies; `free`: (owner → holder) the
+   * object is gone, drop the copy.
    */
-  readonly op: "borrow" | "release" | "holder" | "locate" | "free";
+  readonly op: "borrow" | "release" | "holder" | "unholder" | "locate" | "free";
   readonly id: string;
 }
 
@@ -198,7 +199,7 @@ export interface OwnerOpResult {
   readonly error?: string;
 }
 
-const OPS = new Set(["borrow", "release", "holder", "locate", "free"]);
+const OPS = new Set(["borrow", "release", "holder", "unholder", "locate", "free"]);
 
 /** Checks the body of `POST /objects/ops`; throws a TypeError naming what is wrong. */
 export function parseOwnerOps(body: unknown): { from: string; ops: OwnerOp[] } {
