@@ -173,6 +173,7 @@ export class Node implements NodeApi, NodeContext {
       errorPayload: (err) => this.errorPayload(err),
       log,
     });
+    this.objects.watchNodes(() => this.cluster?.others().map((n) => n.address));
     for (const w of this.pool.workers()) w.send({ t: "owner", address });
   }
 

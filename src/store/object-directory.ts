@@ -75,6 +75,9 @@ export class ObjectDirectory implements ObjectHooks {
   readonly #owned = new Map<string, Owned>();
   readonly #fetching = new Set<string>();
   readonly #owners = new Map<string, OwnerClient>();
+  /** Borrowers and holders missing from the last look at the alive nodes (gone after two). */
+  readonly #missing = new Set<string>();
+  #watch: ReturnType<typeof setInterval> | undefined;
   #closed = false;
 
   constructor(options: DirectoryOptions) {
@@ -83,9 +86,53 @@ export class ObjectDirectory implements ObjectHooks {
     options.store.objectHooks = this;
   }
 
+  /**
+   * Follows which nodes are alive (`alive()` lists their addresses, undefined while unknown): a
+   * borrower or holder of this node's objects missing from two looks in a row is dead, and what it
+   * borrowed or held is forgotten (its borrows released), so nothing leaks when a borrower dies.
+   */
+  watchNodes(alive: () => readonly string[] | undefined, everyMs = 1000): void {
+    if (this.#watch !== undefined) clearInterval(this.#watch);
+    this.#watch = setInterval(() => this.sweepNodes(alive()), everyMs);
+    this.#watch.unref?.();
+  }
+
+  /** One look at the alive nodes (see `watchNodes`). */
+  sweepNodes(alive: readonly string[] | undefined): void {
+    if (alive === undefined) return;
+    const now = new Set(alive);
+    const known = new Set<string>();
+    for (const rec of this.#owned.values()) {
+      for (const a of rec.borrowers) known.add(a);
+      for (const a of rec.holders.keys()) known.add(a);
+    }
+    for (const a of [...this.#missing]) if (now.has(a) || !known.has(a)) this.#missing.delete(a);
+    for (const a of known) {
+      if (now.has(a) || a === this.address) continue;
+      // Missing twice in a row: a node just joined may not be in this node's view yet.
+      if (!this.#missing.has(a)) {
+        this.#missing.add(a);
+        continue;
+      }
+      this.#missing.delete(a);
+      this.#nodeGone(a);
+    }
+  }
+
+  #nodeGone(address: string): void {
+    this.#o.log?.(`Node at ${address} is gone: releasing what it borrowed and forgetting its copies`);
+    for (const [id, rec] of [...this.#owned]) {
+      rec.holders.delete(address);
+      if (rec.borrowers.delete(address)) this.#o.store.removeRef(id);
+    }
+    this.#owners.get(address)?.close();
+    this.#owners.delete(address);
+  }
+
   /** Stops all traffic (the node is stopping). */
   close(): void {
     this.#closed = true;
+    if (this.#watch !== undefined) clearInterval(this.#watch);
     for (const c of this.#owners.values()) c.close();
     this.#owners.clear();
   }
@@ -232,7 +279,9 @@ export class ObjectDirectory implements ObjectHooks {
         err: v.err,
       };
     }
-    if (rec !== undefined && store.isRemote(id) && others.length > 0) {
+    if (store.isRemote(id)) {
+      // Sealed elsewhere: where it was left, or lost with the nodes that held it.
+      if (rec === undefined || rec.holders.size === 0) return { lost: true };
       return { holders: others, size: rec.size, inline: rec.inline, err: rec.err };
     }
     return { pending: true };

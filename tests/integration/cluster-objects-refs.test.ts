@@ -2,7 +2,8 @@
  * Reference counting across nodes: an actor on another node that keeps a ref (it arrived nested in a
  * call's argument) borrows the object from its owner, so the object stays alive at the owner after
  * the driver dropped its own ref; once the actor drops it too, the owner frees the object and tells
- * the node holding a copy to drop it (each node's `GET /objects` lists the values it holds).
+ * the node holding a copy to drop it (each node's `GET /objects` lists the values it holds). A
+ * borrower whose node is killed stops counting.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
@@ -48,4 +49,22 @@ describe("borrowed objects", () => {
       });
     });
   }
+
+  test("the owner frees an object once its only borrower's node is killed", async () => {
+    await using cluster = await startCluster({ numCpus: 0, headEnv: { RAYTS_OBJECT_TRANSFER: "http" } });
+    const a = await cluster.addNode({ numCpus: 1 });
+    const out = await cluster.rayts([
+      "--address",
+      cluster.address,
+      "--token",
+      cluster.token,
+      JOB,
+      "borrower-dies",
+      cluster.token,
+      a.nodeId,
+      String(a.pid),
+    ]);
+    expect(out.code).toBe(0);
+    expect(reportOf(out)).toEqual({ ownerAfterDrop: true, ownerFreed: true });
+  });
 });
