@@ -42,6 +42,21 @@ export const COMMANDS: readonly CommandEntry[] = [
     load: async () => (await import("./stop-command.ts")).command,
   },
   {
+    name: "up",
+    summary: "Start or update the cluster a CLUSTER.yaml describes (local or ssh provider)",
+    load: async () => (await import("./up-command.ts")).command,
+  },
+  {
+    name: "down",
+    summary: "Stop the cluster a CLUSTER.yaml describes",
+    load: async () => (await import("./down-command.ts")).command,
+  },
+  {
+    name: "exec",
+    summary: "Run a command on the head of a CLUSTER.yaml's cluster (-- CMD)",
+    load: async () => (await import("./exec-command.ts")).command,
+  },
+  {
     name: "microbenchmark",
     summary: "Run Ray's microbenchmarks on this machine (--json, --quick, --filter NAME)",
     load: async () => (await import("./microbenchmark-command.ts")).command,
@@ -60,6 +75,12 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: "__worker-host",
     summary: "Internal: hosts a worker in a runtime environment (started by a node)",
     load: async () => (await import("./worker-host-command.ts")).command,
+    hidden: true,
+  },
+  {
+    name: "__launcher-host",
+    summary: "Internal: serves rayts up/down/exec on a host of the cluster (started over ssh)",
+    load: async () => (await import("./launcher-host-command.ts")).command,
     hidden: true,
   },
 ];
