@@ -8,6 +8,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { startCluster } from "../cluster-harness.ts";
 import { PRELUDE } from "../fixtures/tasks-job-runner.ts";
 import { runScript, type TempDir, tempDir } from "../harness.ts";
 
@@ -134,5 +135,47 @@ done();
     expect(report.actor).toMatchObject({ data: "app", pkg: 42, a: "actor", b: null });
     expect(report.fromTask).toMatchObject({ data: "other", pkg: null, a: null, b: "other" });
     expect(report.again).toEqual(report.fromTask);
+  });
+});
+
+describe("runtimeEnv inheritance across nodes", () => {
+  test("a nested task forwarded to another node runs in its parent's environment there", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const node = await cluster.addNode({ numCpus: 1 });
+    const app = join(cluster.dir.path, "app");
+    mkdirSync(app);
+    writeFileSync(join(app, "data.txt"), "app\n");
+    const script = join(cluster.dir.path, "job.ts");
+    writeFileSync(
+      script,
+      `import { get, getRuntimeContext, remote } from "rayts";
+const where = remote(async () => {
+  const fs = await import("node:fs");
+  let data = null;
+  try { data = fs.readFileSync("data.txt", "utf8").trim(); } catch {}
+  return { node: getRuntimeContext().nodeId, data, a: process.env.INHERIT_A ?? null };
+});
+const parent = remote(async (target: string) => ({
+  self: await get(where.remote()),
+  child: await get(where.options({ scheduling: { nodeId: target } }).remote()),
+}));
+const out = await get(
+  parent.options({ runtimeEnv: { workingDir: ${JSON.stringify(app)}, envVars: { INHERIT_A: "parent" } } }).remote(process.argv[2]),
+);
+console.log("REPORT " + JSON.stringify(out));
+`,
+    );
+    const r = await cluster.rayts(
+      ["--address", cluster.address, "--token", cluster.token, script, node.nodeId],
+      {
+        timeoutMs: 90_000,
+      },
+    );
+    const line = r.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+    if (r.code !== 0 || line === undefined) throw new Error(`exit ${r.code}\n${r.stderr}\n${r.stdout}`);
+    const out = JSON.parse(line.slice("REPORT ".length));
+    expect(out.self).toMatchObject({ data: "app", a: "parent" });
+    expect(out.self.node).not.toBe(node.nodeId);
+    expect(out.child).toEqual({ node: node.nodeId, data: "app", a: "parent" });
   });
 });
