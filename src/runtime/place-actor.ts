@@ -6,15 +6,16 @@
 import { ActorUnschedulableError, RaytsError } from "../errors.ts";
 import { type GroupPlacement, groupActorTarget } from "../placement/pg-demand.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
+import { placerOf } from "../scheduler/place-task.ts";
 import { ResourceSet } from "../scheduler/resource-set.ts";
 import type { ActorSpec } from "./protocol.ts";
 
 /**
  * Where an actor is created: another node's id, undefined for this node, or the error that fails
  * its creation. Hard node affinity goes to that node while it is alive; soft affinity falls back to
- * this node; an actor this node can never fit goes to a node whose totals fit (one with the
- * resources free now first). Actors in a placement group or with refs nested in their arguments
- * stay here.
+ * this node; `SPREAD` goes round-robin over the nodes whose totals fit, this one included; an actor
+ * this node can never fit goes to the best-fitting other node (`Placer.bestFit`). Actors in a
+ * placement group or with refs nested in their arguments stay here.
  */
 export function actorTarget(
   ctx: NodeContext,
@@ -41,15 +42,12 @@ export function actorTarget(
       );
     }
   }
-  if (!forwardable || others.length === 0 || ctx.resources.isFeasible(placementDemand)) return undefined;
+  if (!forwardable || others.length === 0) return undefined;
+  // The same choices as for tasks (`place-task.ts`), sharing the spread cursor and what was sent.
   const want = ResourceSet.of(placementDemand);
-  let fits: string | undefined;
-  for (const n of others) {
-    if (!ResourceSet.of(n.total).covers(want)) continue;
-    if (ResourceSet.of(n.available).covers(want)) return n.nodeId;
-    fits ??= n.nodeId;
-  }
-  return fits;
+  if (sched === "SPREAD") return placerOf(ctx).spread(want);
+  if (ctx.resources.isFeasible(placementDemand)) return undefined;
+  return placerOf(ctx).bestFit(want);
 }
 
 /**

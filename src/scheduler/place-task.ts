@@ -33,7 +33,19 @@ interface Candidate {
   readonly available: Readonly<Record<string, number>>;
 }
 
-/** Placement state of one node's manager: the spread cursor and the work sent since the last reports. */
+/** The placer of the node behind `ctx`, shared by its tasks and actors. */
+export function placerOf(ctx: NodeContext): Placer {
+  let placer = placers.get(ctx);
+  if (placer === undefined) {
+    placer = new Placer(ctx);
+    placers.set(ctx, placer);
+  }
+  return placer;
+}
+
+const placers = new WeakMap<NodeContext, Placer>();
+
+/** Placement state of one node: the spread cursor and the work sent since the last reports. */
 export class Placer {
   readonly #ctx: NodeContext;
   #spreadNext = 0;

@@ -16,7 +16,7 @@ import { envShapeSuffix, needsHost } from "../runtime-env/env-key.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
-import { Placer } from "./place-task.ts";
+import { type Placer, placerOf } from "./place-task.ts";
 import { compileDemand, demandOf, type ShapeQueue, type TaskRecord } from "./task-record.ts";
 
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
@@ -40,7 +40,7 @@ export class TaskManager {
 
   constructor(ctx: NodeContext) {
     this.#ctx = ctx;
-    this.#placer = new Placer(ctx);
+    this.#placer = placerOf(ctx);
   }
 
   get(taskId: string): TaskRecord | undefined {

@@ -25,6 +25,13 @@ function run(cluster: TestCluster, ...args: string[]) {
   return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
 }
 
+/** How many times each node id occurs. */
+function countsOf(nodes: readonly string[]): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of nodes) out[n] = (out[n] ?? 0) + 1;
+  return out;
+}
+
 /** Resolves with the contents of `path` once it exists and is non-empty. */
 async function waitForFile(path: string): Promise<string> {
   for (;;) {
@@ -103,18 +110,18 @@ describe("work crosses nodes from every node", () => {
     expect(await driver.proc.exited).toBe(0);
   });
 
-  test("SPREAD from the driver and from a task on node B puts tasks on every node", async () => {
+  test("SPREAD from the driver and from a task on node B puts tasks, and actors, on every node", async () => {
     const { cluster, head, b, c } = await threeNodes();
     await using _ = cluster;
     const fromDriver = await run(cluster, "spread");
     expect(fromDriver.stderr).toBe("");
-    const driverNodes = reportOf(fromDriver).nodes as string[];
-    expect(driverNodes).toHaveLength(9);
-    expect(new Set(driverNodes)).toEqual(new Set([head, b, c]));
+    // Nine tasks round-robin over three nodes: three each.
+    expect(countsOf(reportOf(fromDriver).nodes as string[])).toEqual({ [head]: 3, [b]: 3, [c]: 3 });
     const fromB = await run(cluster, "spread-from", b);
     expect(fromB.stderr).toBe("");
-    const bNodes = reportOf(fromB).nodes as string[];
-    expect(bNodes).toHaveLength(9);
-    expect(new Set(bNodes)).toEqual(new Set([head, b, c]));
+    expect(countsOf(reportOf(fromB).nodes as string[])).toEqual({ [head]: 3, [b]: 3, [c]: 3 });
+    const actors = await run(cluster, "spread-actors");
+    expect(actors.stderr).toBe("");
+    expect(countsOf(reportOf(actors).nodes as string[])).toEqual({ [head]: 1, [b]: 1, [c]: 1 });
   });
 });
