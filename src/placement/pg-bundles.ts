@@ -119,6 +119,21 @@ export class BundleHost {
     return this.#hosted.get(pgId)?.spec;
   }
 
+  /**
+   * The GPU ids work in bundle `index` (-1: any bundle here with GPUs) of a group sees: the ids the
+   * bundle reserved, so `CUDA_VISIBLE_DEVICES` and `getGpuIds()` name real devices.
+   */
+  gpuIds(pgId: string, index: number): readonly number[] {
+    const h = this.#hosted.get(pgId);
+    if (h === undefined) return [];
+    if (index >= 0) {
+      const b = h.bundles.get(index);
+      return b?.committed === true ? b.alloc.gpuIds : [];
+    }
+    for (const b of h.bundles.values()) if (b.committed && b.alloc.gpuIds.length > 0) return b.alloc.gpuIds;
+    return [];
+  }
+
   /** Indexes of the group's bundles committed on this node. */
   committed(pgId: string): number[] {
     const h = this.#hosted.get(pgId);

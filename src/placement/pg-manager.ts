@@ -99,6 +99,11 @@ export class PlacementGroupManager {
     return this.coordinator.workTarget(p, demand);
   }
 
+  /** GPU ids for work in a group asking for GPUs (none when it asks for none). */
+  gpuIdsFor(p: GroupPlacement, demand: Readonly<Record<string, number>>): readonly number[] {
+    return (demand.GPU ?? 0) > 0 ? this.host.gpuIds(p.pgId, p.index) : [];
+  }
+
   /** Runs `fn` once the group is placed. */
   whenPlaced(pgId: string, fn: () => void): void {
     this.coordinator.whenPlaced(pgId, fn);

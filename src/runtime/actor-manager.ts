@@ -169,7 +169,10 @@ export class ActorManager {
       maxConcurrency: s.opts.maxConcurrency,
       name: s.cls.name,
       namespace: s.namespace,
-      gpuIds: alloc.gpuIds,
+      gpuIds:
+        rec.group === undefined
+          ? alloc.gpuIds
+          : this.#ctx.placementGroups.gpuIdsFor(rec.group, s.opts.demand),
       resources: s.opts.demand,
       env: s.env,
     });

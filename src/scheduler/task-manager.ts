@@ -284,7 +284,11 @@ export class TaskManager {
     rec.worker = w;
     if (w.inflight.length === 0) w.lastProgress = performance.now();
     w.inflight.push(spec.taskId);
-    const gpuIds = w.alloc?.gpuIds ?? [];
+    // A bundle reserved the GPUs: work inside it gets the bundle's ids.
+    const gpuIds =
+      rec.group === undefined
+        ? (w.alloc?.gpuIds ?? [])
+        : ctx.placementGroups.gpuIdsFor(rec.group, spec.opts.demand);
     const fn = this.#register(rec, w);
     if (spec.argRefs.length === 0 && gpuIds.length === 0 && spec.env === undefined && spec.args.t === 0) {
       w.sendTask(spec.taskId, fn, spec.args.bytes);

@@ -77,4 +77,24 @@ describe("placement groups across nodes", () => {
       nextNodes: 2,
     });
   });
+
+  test("work in a GPU bundle sees the GPU ids its bundle reserved", async () => {
+    await using cluster = await startCluster({ numCpus: 0 });
+    await cluster.addNode({ numCpus: 2, args: ["--num-gpus", "2"] });
+    const out = await run(cluster, "gpus");
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    const r = reportOf(out.stdout) as {
+      tasks: Array<{ ids: number[]; cuda: string }>;
+      actor: number[];
+      noGpu: { ids: number[]; cuda: string };
+    };
+    const [first, second] = r.tasks;
+    expect(first?.ids).toHaveLength(1);
+    expect(second?.ids).toHaveLength(1);
+    expect(new Set([...(first?.ids ?? []), ...(second?.ids ?? [])])).toEqual(new Set([0, 1]));
+    expect(first?.cuda).toBe(String(first?.ids[0]));
+    expect(r.actor).toEqual(second?.ids ?? []);
+    expect(r.noGpu.ids).toEqual([]);
+  });
 });
