@@ -83,6 +83,8 @@ export class PgCoordinator {
   /** Groups with bundles to place, in creation order. */
   readonly #pending: Group[] = [];
   readonly #deadNodes = new Set<string>();
+  /** Unanswered steps per node: failed at once when the node is declared dead. */
+  readonly #steps = new Map<string, Set<() => void>>();
   #seq = 0;
   #running = false;
   #again = false;
@@ -164,6 +166,8 @@ export class PgCoordinator {
   /** A node died: the bundles it held wait to be placed again. */
   nodeDied(nodeId: string): void {
     this.#deadNodes.add(nodeId);
+    for (const stop of this.#steps.get(nodeId) ?? []) stop();
+    this.#steps.delete(nodeId);
     let lost = false;
     for (const g of this.#groups.values()) {
       if (g.state === "REMOVED" || !g.where.includes(nodeId)) continue;
@@ -304,17 +308,34 @@ export class PgCoordinator {
     for (const fn of g.onPlaced.splice(0)) fn();
   }
 
-  /** Runs one step on a node; a node that cannot answer (it died) counts as a failure. */
+  /**
+   * Runs one step on a node; a node that cannot answer counts as a failure. A node declared dead
+   * fails its unanswered steps at once (a hung node's connection may stay open), so placing never
+   * waits on it.
+   */
   async #call(
     nodeId: string,
     step: () => BundleReply | Promise<BundleReply>,
   ): Promise<BundleReply | undefined> {
+    if (this.#deadNodes.has(nodeId)) return undefined;
+    let stop: () => void = () => {};
+    const died = new Promise<undefined>((resolve) => {
+      stop = () => resolve(undefined);
+    });
+    let waiting = this.#steps.get(nodeId);
+    if (waiting === undefined) {
+      waiting = new Set();
+      this.#steps.set(nodeId, waiting);
+    }
+    waiting.add(stop);
     try {
-      const r = await step();
-      this.#source.observed(nodeId, r.available);
+      const r = await Promise.race([Promise.resolve().then(step), died]);
+      if (r !== undefined) this.#source.observed(nodeId, r.available);
       return r;
     } catch {
       return undefined;
+    } finally {
+      waiting.delete(stop);
     }
   }
 

@@ -87,4 +87,23 @@ describe("placement groups as nodes join and die", () => {
     expect([a.nodeId, b.nodeId]).toContain(r.bundle1);
     expect(r.ranOn).toBe(r.bundle1);
   });
+
+  test("a node that hangs during a reservation is given up once declared dead; the group is placed elsewhere", async () => {
+    await using cluster = await startCluster({ numCpus: 0 });
+    const a = await cluster.addNode({ numCpus: 2 });
+    const b = await cluster.addNode({ numCpus: 2 });
+    await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3);
+    b.kill("SIGSTOP");
+    const driver = cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, "hung"]);
+    await driver.waitForOutput(/CREATING (\w+)/);
+    expect(driver.stdout).toContain("CREATING PENDING");
+    // The head declares b dead after its silence; only then does a third node join.
+    await cluster.waitForStatus((s) => s.nodes.find((n) => n.nodeId === b.nodeId)?.state === "DEAD", 30_000);
+    const c = await cluster.addNode({ numCpus: 2 });
+    await driver.waitForOutput(/REPORT /);
+    expect(await driver.proc.exited).toBe(0);
+    const line = driver.stdout.split("\n").find((l) => l.startsWith("REPORT ")) ?? "";
+    const r = JSON.parse(line.slice("REPORT ".length)) as { nodes: string[] };
+    expect(new Set(r.nodes)).toEqual(new Set([a.nodeId, c.nodeId]));
+  });
 });
