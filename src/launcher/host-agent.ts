@@ -170,7 +170,12 @@ async function upHead(
     },
     session,
   );
-  if (report.t !== "ready") throw new RaytsError(`The head did not start: ${report.reason}`);
+  if (report.t !== "ready") {
+    const hint = report.reason.includes("Cannot listen")
+      ? " (set head.port in the cluster file; 0 picks a free one)"
+      : "";
+    throw new RaytsError(`The head did not start${hint}: ${report.reason}`);
+  }
   const record = readHeadRecord(session);
   if (record === undefined) throw new RaytsError(`The head started but wrote no head.json in ${session.dir}`);
   mkdirSync(dir, { recursive: true });
@@ -201,6 +206,11 @@ async function upWorkers(
   req: Extract<AgentRequest, { t: "up-workers" }>,
   log: (line: string) => void,
 ): Promise<ProcessOutcome[]> {
+  // Ask before changing anything: without permission, report every refusal and do nothing.
+  if (!req.restart) {
+    const refusals = workerRefusals(dir, req);
+    if (refusals.length > 0) return refusals;
+  }
   const outcomes: ProcessOutcome[] = [];
   const keys = new Set(req.workers.map((w) => safeKey(w.key)));
   if (req.prune) {
@@ -291,6 +301,31 @@ async function upWorkers(
     outcomes.push({ key, action: running ? "restarted" : "started", pid: record.pid, address });
   }
   return outcomes;
+}
+
+/** The running workers that `req` would stop or restart, as refusals (no side effects). */
+function workerRefusals(dir: string, req: Extract<AgentRequest, { t: "up-workers" }>): ProcessOutcome[] {
+  const out: ProcessOutcome[] = [];
+  const keys = new Set(req.workers.map((w) => safeKey(w.key)));
+  const joined = JSON.stringify([req.head.address, req.head.pid]);
+  for (const { state } of workerStates(dir)) {
+    if (!isClusterProcess(state.pid, "node")) continue;
+    const w = req.workers.find((x) => safeKey(x.key) === state.key);
+    let reason: string | undefined;
+    if (!keys.has(state.key)) {
+      if (req.prune)
+        reason = `worker ${state.key} (pid ${state.pid}) is no longer in the cluster file and must stop`;
+    } else if (w !== undefined && state.joined === joined) {
+      const wanted = JSON.stringify({ spec: normalize(w.spec), binary: req.binary, joined });
+      if (state.wanted !== wanted) {
+        reason = `worker ${state.key} (pid ${state.pid}) runs with other settings or another rayts binary and must restart`;
+      }
+    }
+    if (reason !== undefined) {
+      out.push({ key: state.key, action: "refused", pid: state.pid, address: state.address, reason });
+    }
+  }
+  return out;
 }
 
 async function down(dir: string, log: (line: string) => void): Promise<ProcessOutcome[]> {

@@ -157,14 +157,28 @@ export async function up(config: ClusterConfig, confirm: Confirm): Promise<numbe
 export async function down(config: ClusterConfig): Promise<number> {
   const pl = await plan(config);
   let stopped = 0;
-  // Workers first, so they do not see their head go away and report it.
+  const errors: string[] = [];
+  // Workers first, so they do not see their head go away and report it; an unreachable host does
+  // not keep the others running.
   const workerHosts = pl.hosts.filter((h) => h !== pl.head.host);
   const ask = async (host: ClusterHost, prefix: string) => {
-    const r = await host.agent({ t: "down", cluster: config.name }, prefix);
-    if (r.t === "down") stopped += r.stopped.length;
+    try {
+      const r = await host.agent({ t: "down", cluster: config.name }, prefix);
+      if (r.t === "down") stopped += r.stopped.length;
+    } catch (err) {
+      if (!(err instanceof RaytsError)) throw err;
+      errors.push(err.message);
+    }
   };
   await Promise.all(workerHosts.map((h) => ask(h, `(${h.address}) `)));
   await ask(pl.head.host, pl.head.prefix);
+  if (errors.length > 0) {
+    for (const e of errors) STDERR(`rayts down: ${e}`);
+    STDERR(
+      `rayts down: stopped ${stopped} process${stopped === 1 ? "" : "es"}; the hosts above were not reached`,
+    );
+    return 1;
+  }
   STDOUT(
     stopped === 0
       ? `Nothing of cluster ${config.name} was running`

@@ -138,10 +138,13 @@ console.log("@@" + JSON.stringify({ side: (await clusterResources()).side, nodes
     expect(refused.code).toBe(1);
     expect(refused.stdout).toContain("no longer in the cluster file");
     expect(refused.stderr).toContain("--yes");
+    // Nothing was done before asking: no worker was kept, started or stopped in this run.
+    expect(refused.stdout).not.toContain("(workers) worker 0");
     expect(alivePids(await status(sandbox))).toEqual(alivePids(before));
 
     const fewer = ok(await rayts(sandbox, ["up", file, "--yes"]));
     expect(fewer.stdout).toContain("1 stopped");
+    expect(fewer.stdout.split("worker 0 already running").length).toBe(2);
     const s2 = await waitForStatus(sandbox, (s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2);
     expect(alivePids(s2).every((pid) => alivePids(before).includes(pid))).toBe(true);
 

@@ -103,7 +103,7 @@ afterAll(async () => {
   dir[Symbol.dispose]();
 });
 
-function yaml(name: string, extra: { workerSetup?: string } = {}): string {
+function yaml(name: string, extra: { workerSetup?: string; workerIp?: string } = {}): string {
   const file = join(dir.path, `${name}.yaml`);
   writeFileSync(
     file,
@@ -111,7 +111,7 @@ function yaml(name: string, extra: { workerSetup?: string } = {}): string {
 provider:
   type: ssh
   head_ip: 127.0.0.1
-  worker_ips: [localhost]
+  worker_ips: [${extra.workerIp ?? "localhost"}]
 auth:
   ssh_user: ${user}
   ssh_private_key: ./client_key
@@ -226,6 +226,22 @@ describe("rayts up with the ssh provider", () => {
       const exec = await rayts(["exec", bad, "--", "true"]);
       expect(exec.code).toBe(1);
       expect(exec.stderr).toContain("Cluster sshbad has no running head");
+    },
+  );
+
+  test.skipIf(NO_SSHD)(
+    "a host sshd does not answer on is named: up stops before setup, down still stops the hosts it reaches",
+    async () => {
+      // sshd listens on 127.0.0.1 only: 127.0.0.2 (loopback too) refuses the connection.
+      const unreachable = yaml("sshgone", { workerIp: "127.0.0.2" });
+      const r = await rayts(["up", unreachable]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain(`Cannot reach ${user}@127.0.0.2:${port} over ssh`);
+      expect(r.stdout).not.toContain("head-setup-ran");
+      const d = await rayts(["down", unreachable]);
+      expect(d.code).toBe(1);
+      expect(d.stderr).toContain("127.0.0.2");
+      expect(d.stderr).toContain("the hosts above were not reached");
     },
   );
 
