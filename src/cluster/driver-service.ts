@@ -12,12 +12,14 @@
  */
 import { hostname } from "node:os";
 import type { Node } from "../node.ts";
+import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import { callNodeApi, castNodeApi } from "../runtime/node-api-dispatch.ts";
-import { type CallReply, DRIVER_CALL, DRIVER_CAST, DRIVER_ENTRY } from "../runtime/peer-link.ts";
+import { type CallReply, DRIVER_CALL, DRIVER_CAST, DRIVER_ENTRY, DRIVER_SHIP } from "../runtime/peer-link.ts";
 import type { Payload } from "../runtime/protocol.ts";
 import type { JobPackageRef } from "../shipping/job-package.ts";
-import { isPackageHash, type PackageSource, preparePackage } from "../shipping/package-cache.ts";
+import { isPackageHash, type PackageSource, placeFile, preparePackage } from "../shipping/package-cache.ts";
+import { absoluteEnv } from "../shipping/ship-env.ts";
 import type { Message } from "../transport/message.ts";
 import { routeMessages } from "../transport/message-router.ts";
 import type { Peer } from "../transport/peer.ts";
@@ -62,15 +64,17 @@ export class DriverService {
     const pid = check.int(hello.pid, "pid");
     const entryScript =
       hello.entryScript === undefined ? undefined : check.str(hello.entryScript, "entryScript", 4096);
+    const cwd = hello.cwd === undefined ? undefined : check.str(hello.cwd, "cwd", 4096);
     const caller = this.#nextCaller++;
     if (entryScript !== undefined) this.#node.addEntryScript(entryScript);
     this.#drivers.set(caller, peer);
     peer.onMessage(
       routeMessages({
-        [DRIVER_CAST]: (m) => this.#cast(caller, m),
+        [DRIVER_CAST]: (m) => this.#cast(caller, m, cwd),
         [DRIVER_CALL]: (m) => this.#call(caller, m),
         // Another node forwarding tasks registers its drivers' entry scripts here too.
         [DRIVER_ENTRY]: (m) => this.#entry(m),
+        [DRIVER_SHIP]: (m) => this.#ship(m),
       }),
     );
     peer.onClose((reason) => {
@@ -93,9 +97,10 @@ export class DriverService {
     for (const peer of this.#drivers.values()) peer.close("the head is stopping");
   }
 
-  #cast(caller: CallerId, m: Message): void {
+  #cast(caller: CallerId, m: Message, cwd: string | undefined): void {
     const { method, args } = request(m);
     ownPayloads(method, args);
+    if (cwd !== undefined) driverPaths(method, args, cwd);
     try {
       castNodeApi(this.#node, caller, method, args);
     } catch (err) {
@@ -126,6 +131,22 @@ export class DriverService {
       this.#log(
         `Job package ${pkg?.hash} (${pkg?.root}) failed: ${err instanceof Error ? err.message : String(err)}`,
       );
+      return { e: this.#errorBytes(err) };
+    }
+  }
+
+  /** Something another node shipped here for a runtime environment: its path on this node. */
+  async #ship(m: Message): Promise<CallReply> {
+    if (!isPackageHash(m.hash)) throw new InvalidMessageError("Invalid hash: expected hex digits");
+    const hash = m.hash;
+    const size = check.int(m.size, "size");
+    try {
+      if (m.kind === "file") return { v: placeFile(hash, check.str(m.name, "name")) };
+      if (m.kind !== "dir") throw new InvalidMessageError('Invalid kind: expected "dir" or "file"');
+      const root = check.str(m.root, "root", 4096);
+      return { v: await preparePackage({ hash, root, size }, undefined, false) };
+    } catch (err) {
+      if (err instanceof InvalidMessageError) throw err;
       return { e: this.#errorBytes(err) };
     }
   }
@@ -172,6 +193,18 @@ function ownPayloads(method: string, args: unknown[]): void {
     const spec = args[0] as { args?: unknown } | undefined;
     if (spec !== null && typeof spec === "object") spec.args = own(spec.args);
   }
+}
+
+/**
+ * Relative paths in a driver's runtime environments name files where the driver runs, not where
+ * this node runs: resolved against the driver's directory.
+ */
+function driverPaths(method: string, args: unknown[], cwd: string): void {
+  if (method !== "submitTask" && method !== "createActor") return;
+  const spec = args[0] as { opts?: { runtimeEnv?: unknown } } | undefined;
+  const env = spec?.opts?.runtimeEnv;
+  if (env === null || typeof env !== "object") return;
+  (spec?.opts as { runtimeEnv: unknown }).runtimeEnv = absoluteEnv(env as CompiledRuntimeEnv, cwd);
 }
 
 function own(p: unknown): unknown {

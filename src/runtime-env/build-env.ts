@@ -123,7 +123,8 @@ type Source =
   | { readonly kind: "dir"; readonly path: string; readonly files: readonly string[] }
   | { readonly kind: "zip" | "tgz"; readonly path: string };
 
-function isLocalSpec(spec: string): boolean {
+/** Whether a package spec names a local path or tarball (which must be shipped to other nodes). */
+export function isLocalSpec(spec: string): boolean {
   return /^(\.{1,2}\/|\/|file:)/.test(spec) || /\.(tgz|tar\.gz)$/.test(spec);
 }
 

@@ -63,7 +63,12 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
   let arena: ShmArena | undefined;
   let link: PeerLink | undefined;
   try {
-    welcome = (await peer.request({ t: "driver", namespace, pid: process.pid })) as DriverWelcome;
+    welcome = (await peer.request({
+      t: "driver",
+      namespace,
+      pid: process.pid,
+      cwd: process.cwd(),
+    })) as DriverWelcome;
     arena = attach(welcome);
     const entry = getEntryScript();
     if (entry !== undefined) {

@@ -37,6 +37,17 @@ export const DRIVER_CALL = "r";
  */
 export const DRIVER_ENTRY = "entry";
 
+/**
+ * A request asking the node to unpack a shipped directory or place a shipped file (`{ kind: "dir",
+ * hash, root, size }` or `{ kind: "file", hash, name, size }`, uploaded first); answers its path there.
+ */
+export const DRIVER_SHIP = "ship";
+
+/** What a `ship` request names. */
+export type ShipRequest =
+  | { readonly kind: "dir"; readonly hash: string; readonly root: string; readonly size: number }
+  | { readonly kind: "file"; readonly hash: string; readonly name: string; readonly size: number };
+
 /** Calls may wait as long as the work they wait for (a `get` of an hours-long task). */
 const CALL_TIMEOUT_MS = 2 ** 31 - 1;
 /** Inline values at least this large are pushed over HTTP by a driver without the segment. */
@@ -141,10 +152,22 @@ export class PeerLink extends RemoteNodeApi {
    */
   async addEntryScript(path: string, pkg?: JobPackageRef, local = false): Promise<string | undefined> {
     const m: Message = pkg === undefined ? { t: DRIVER_ENTRY, path } : { t: DRIVER_ENTRY, path, pkg, local };
+    const v = await this.#ask(m);
+    return typeof v === "string" ? v : undefined;
+  }
+
+  /** Has the node unpack or place something shipped to it (see {@link DRIVER_SHIP}); its path there. */
+  async ship(what: ShipRequest): Promise<string> {
+    const v = await this.#ask({ t: DRIVER_SHIP, ...what });
+    if (typeof v !== "string") throw new Error(`The node answered ship with ${JSON.stringify(v)}`);
+    return v;
+  }
+
+  async #ask(m: Message): Promise<unknown> {
     const r = await keptAlive(this.#peer.request(m, { timeoutMs: CALL_TIMEOUT_MS }));
     const reply = (r ?? {}) as CallReply;
     if (reply.e !== undefined) throw deserialize(readFrame(reply.e));
-    return typeof reply.v === "string" ? reply.v : undefined;
+    return reply.v;
   }
 
   protected override cast(m: string, a: unknown[]): void {

@@ -17,6 +17,7 @@ import { ActorDiedError, NodeDiedError, RaytsError, TaskCancelledError } from ".
 import type { RemoteLink } from "../scheduler/cluster-view.ts";
 import { copyBack, leaveThere, lendObjects, overHttp, toRemote } from "../scheduler/forward-task.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
+import { shipOptions } from "../shipping/ship-env.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
 import type { ActorState } from "./actor-record.ts";
 import { objectIdFor } from "./ids.ts";
@@ -171,9 +172,12 @@ export class RemoteActors {
     // (killed, or moved, while the link was opening)
     const now = rec.state as RemoteActor["state"];
     if (now === "DEAD" || now === "MOVED" || rec.nodeId !== nodeId) return;
+    let shippedOpts: typeof spec.opts;
     try {
       // The job's package must be ready there before the class can load (its failure kills the actor).
       await link.syncEntryScripts(spec.cls.module);
+      // Its runtime environment's working directory and local packages, shipped there.
+      shippedOpts = await shipOptions(link, spec.opts);
     } catch (err) {
       const reason = err instanceof Error ? err.message : String(err);
       if (rec.nodeId !== nodeId) return;
@@ -191,7 +195,7 @@ export class RemoteActors {
       const argIds = this.#putArgs(link, spec.argRefs);
       // The name lives in the head's table (claimed here); the other node's copy stays unnamed and
       // pinned there. Restarts done there count against the copy's own budget.
-      const { name: _name, getIfExists: _reuse, ...opts } = spec.opts;
+      const { name: _name, getIfExists: _reuse, ...opts } = shippedOpts;
       const max = spec.opts.maxRestarts;
       const grouped = typeof opts.scheduling === "object" && "placementGroup" in opts.scheduling;
       const copyOpts = {

@@ -22,6 +22,7 @@
  */
 import { NodeDiedError, RaytsError } from "../errors.ts";
 import type { ObjectValue, Payload, TaskSpec } from "../runtime/protocol.ts";
+import { shipOptions } from "../shipping/ship-env.ts";
 import type { ObjectDirectory } from "../store/object-directory.ts";
 import { pullObject, pushObject } from "../transport/object-pull.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
@@ -160,6 +161,8 @@ export function leaveThere(
 async function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Promise<ObjectValue[]> {
   const spec = rec.spec;
   await link.syncEntryScripts(spec.fn.module);
+  // Its runtime environment's working directory and local packages, shipped there.
+  const opts = await shipOptions(link, spec.opts);
   if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
   // Refs nested in the arguments travel too: lent (the node borrows them from their owner), or
   // copied there once ready (refs nested deeper inside them do not).
@@ -183,7 +186,7 @@ async function runThere(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Pr
     args = http ? await pushed(ctx, link, `args-${spec.taskId}`, args) : toRemote(ctx, link, args);
     if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
   }
-  link.api.submitTask(link.caller, { ...spec, args, opts: pinnedTo(spec.opts, link.nodeId) });
+  link.api.submitTask(link.caller, { ...spec, args, opts: pinnedTo(opts, link.nodeId) });
   // The submission pinned the arguments there; this node's hold on them is no longer needed.
   if (argIds.length > 0) link.api.removeRefs(link.caller, argIds);
   if (spec.fn.generator) {

@@ -63,9 +63,13 @@ function mib(bytes: number): string {
  * Lists and hashes the package at `root`. Over {@link PACKAGE_MAX_BYTES} it throws a RaytsError
  * saying how to make it smaller; over {@link PACKAGE_WARN_BYTES} it calls `warn`.
  */
-export function scanPackage(root: string, warn: (line: string) => void = () => {}): ScannedPackage {
+export function scanPackage(
+  root: string,
+  warn: (line: string) => void = () => {},
+  excluded?: Excluder,
+): ScannedPackage {
   const dir = resolve(root);
-  const files = listFiles(dir, packageExcludes(dir));
+  const files = listFiles(dir, excluded ?? packageExcludes(dir));
   let size = 0;
   for (const f of files) size += statSync(join(dir, f)).size;
   const fix = `add what the job does not need to ${join(dir, ".gitignore")}, or point init({ runtimeEnv: { workingDir } }) at a smaller directory`;
@@ -116,30 +120,48 @@ export async function uploadJobPackage(
   token: string,
   pkg: ScannedPackage,
 ): Promise<boolean> {
-  const url = `http://${address}/packages/${pkg.hash}`;
-  const head = await fetch(url, { method: "HEAD", headers: authHeaders(token) });
-  if (head.ok) return false;
-  const out = join(tmpdir(), `rayts-package-${pkg.hash}-${process.pid}.tgz`);
+  if (await holds(address, token, pkg.hash)) return false;
+  const out = join(
+    tmpdir(),
+    `rayts-package-${pkg.hash}-${process.pid}-${Math.random().toString(36).slice(2, 8)}.tgz`,
+  );
   try {
     await archivePackage(pkg, out);
-    const file = Bun.file(out);
-    const res = await fetch(url, {
-      method: "PUT",
-      headers: {
-        ...authHeaders(token),
-        "Content-Type": "application/gzip",
-        "Content-Length": String(file.size),
-        "X-Rayts-Package-Root": encodeURIComponent(pkg.root),
-      },
-      body: file,
-    });
-    if (!res.ok) {
-      throw new RaytsError(
-        `Cannot upload the job's package ${pkg.root} to ${address}: HTTP ${res.status} ${await res.text()}`,
-      );
-    }
+    await putArchive(address, token, pkg.hash, out, `the job's package ${pkg.root}`);
     return true;
   } finally {
     rmSync(out, { force: true });
   }
+}
+
+/** Whether the node at `address` holds the archive of `hash`. */
+export async function holds(address: string, token: string, hash: string): Promise<boolean> {
+  const res = await fetch(`http://${address}/packages/${hash}`, {
+    method: "HEAD",
+    headers: authHeaders(token),
+  });
+  return res.ok;
+}
+
+/** Streams the file at `path` up as the archive of `hash` (`what` names it in the node's log and errors). */
+export async function putArchive(
+  address: string,
+  token: string,
+  hash: string,
+  path: string,
+  what: string,
+): Promise<void> {
+  const file = Bun.file(path);
+  const res = await fetch(`http://${address}/packages/${hash}`, {
+    method: "PUT",
+    headers: {
+      ...authHeaders(token),
+      "Content-Type": "application/octet-stream",
+      "Content-Length": String(file.size),
+      "X-Rayts-Package-Root": encodeURIComponent(what),
+    },
+    body: file,
+  });
+  if (!res.ok)
+    throw new RaytsError(`Cannot upload ${what} to ${address}: HTTP ${res.status} ${await res.text()}`);
 }

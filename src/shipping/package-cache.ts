@@ -13,6 +13,7 @@
  */
 import {
   appendFileSync,
+  copyFileSync,
   createWriteStream,
   existsSync,
   mkdirSync,
@@ -94,14 +95,20 @@ const inflight = new Map<string, Promise<string>>();
 /**
  * The unpacked, installed copy of `ref` on this node (its directory), made once: a cached copy is
  * used as is; otherwise the archive (fetched from `source` when this node does not hold it) is
- * unpacked and its dependencies installed. Concurrent requests share one preparation.
+ * unpacked and, with `install` (a job's package, not a runtime environment's working directory),
+ * its dependencies installed. Concurrent requests share one preparation.
  */
-export function preparePackage(ref: JobPackageRef, source: PackageSource | undefined): Promise<string> {
-  let p = inflight.get(ref.hash);
+export function preparePackage(
+  ref: JobPackageRef,
+  source: PackageSource | undefined,
+  install = true,
+): Promise<string> {
+  const key = `${install ? "job" : "wd"}-${ref.hash}`;
+  let p = inflight.get(key);
   if (p === undefined) {
-    p = withSetupTimeout(SETUP_TIMEOUT_MS, (ctl) => prepare(ref, source, ctl));
-    inflight.set(ref.hash, p);
-    const forget = () => inflight.delete(ref.hash);
+    p = withSetupTimeout(SETUP_TIMEOUT_MS, (ctl) => prepare(ref, source, ctl, key));
+    inflight.set(key, p);
+    const forget = () => inflight.delete(key);
     p.then(forget, forget);
   }
   return p;
@@ -113,9 +120,11 @@ async function prepare(
   ref: JobPackageRef,
   source: PackageSource | undefined,
   ctl: Parameters<typeof run>[0],
+  name: string,
 ): Promise<string> {
   const cache = envCacheDir();
-  const dir = join(cache, `job-${ref.hash}`);
+  const dir = join(cache, name);
+  const install = name.startsWith("job-");
   if (existsSync(join(dir, MARKER))) return dir;
   const archive = archivePath(ref.hash);
   if (!existsSync(archive)) await fetchArchive(ref, source);
@@ -125,7 +134,7 @@ async function prepare(
     mkdirSync(tmp, { recursive: true });
     const tar = need("tar", "unpack the job's package");
     await run(ctl, `Unpacking the job's package ${ref.root}`, [tar, "-xzf", archive, "-C", tmp], tmp);
-    if (hasDependencies(tmp)) {
+    if (install && hasDependencies(tmp)) {
       await runBun(
         ctl,
         `Installing the dependencies of the job's package ${ref.root} (bun install)`,
@@ -189,4 +198,25 @@ async function fetchArchive(ref: JobPackageRef, source: PackageSource | undefine
   } catch (err) {
     throw new RuntimeEnvSetupError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`);
   }
+}
+
+/**
+ * A shipped file (an archive given as `workingDir`, a package tarball) under its own name on this
+ * node: `files/<hash>/<name>` in the cache, copied once from the uploaded archive of `hash`.
+ */
+export function placeFile(hash: string, name: string): string {
+  if (!/^[\w.@+-]{1,255}$/.test(name) || name.startsWith(".")) {
+    throw new RuntimeEnvSetupError(`Invalid shipped file name ${JSON.stringify(name)}`);
+  }
+  const archive = archivePath(hash);
+  if (!existsSync(archive))
+    throw new RuntimeEnvSetupError(`This node holds no shipped file ${hash} (${name})`);
+  const dir = join(envCacheDir(), "files", hash);
+  const path = join(dir, name);
+  if (existsSync(path)) return path;
+  mkdirSync(dir, { recursive: true });
+  const tmp = `${path}.part-${process.pid}`;
+  copyFileSync(archive, tmp);
+  renameSync(tmp, path);
+  return path;
 }

@@ -79,7 +79,7 @@ export function packageRoutes(app: Hono, log: (line: string) => void): void {
       );
     }
     const root = safeDecode(c.req.header("x-rayts-package-root") ?? "");
-    log(`Received job package ${hash} (${size} bytes${root === "" ? "" : ` from ${root}`})`);
+    log(`Received job package ${hash} (${size} bytes${root === "" ? "" : `, ${root}`})`);
     return c.json({ hash, size });
   });
 }
