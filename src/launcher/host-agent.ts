@@ -100,14 +100,19 @@ export const RESULT_MARK = "@@rayts-launcher ";
 
 /** Serves one request on this host. `log` gets progress lines. */
 export async function serveAgent(req: AgentRequest, log: (line: string) => void): Promise<AgentResult> {
+  if (typeof req?.cluster !== "string" || !/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/.test(req.cluster)) {
+    throw new RaytsError(
+      `Invalid launcher request: cluster ${JSON.stringify(req?.cluster)} is not a cluster name`,
+    );
+  }
   const dir = clusterDir(req.cluster);
   switch (req.t) {
     case "up-head":
-      return upHead(dir, req, log);
+      return withLock(dir, () => upHead(dir, req, log));
     case "up-workers":
-      return { t: "workers", outcomes: await upWorkers(dir, req, log) };
+      return { t: "workers", outcomes: await withLock(dir, () => upWorkers(dir, req, log)) };
     case "down":
-      return { t: "down", stopped: await down(dir, log) };
+      return { t: "down", stopped: await withLock(dir, () => down(dir, log)) };
     case "status":
       return status(dir);
     case "setup-get":
@@ -116,6 +121,37 @@ export async function serveAgent(req: AgentRequest, log: (line: string) => void)
       mkdirSync(dir, { recursive: true });
       writeFileSync(join(dir, `setup-${safeKey(req.key)}`), req.hash);
       return { t: "ok" };
+  }
+}
+
+/**
+ * Runs `fn` holding the cluster's lock on this host (`lock`, the holder's pid), so two `rayts up`
+ * at once never start two heads: the second waits, then finds the first one's head running. A lock
+ * whose holder is gone is taken over.
+ */
+async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, "lock");
+  for (;;) {
+    try {
+      writeFileSync(file, String(process.pid), { flag: "wx" });
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+    }
+    const holder = readText(file);
+    const pid = Number(holder);
+    if (holder !== undefined && !(Number.isSafeInteger(pid) && pid > 0 && isAlive(pid))) {
+      // Only the stale lock read here is removed; a fresh one written meanwhile stays.
+      if (readText(file) === holder) rmSync(file, { force: true });
+      continue;
+    }
+    await Bun.sleep(100);
+  }
+  try {
+    return await fn();
+  } finally {
+    rmSync(file, { force: true });
   }
 }
 

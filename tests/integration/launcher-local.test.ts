@@ -165,6 +165,20 @@ console.log("@@" + JSON.stringify({ side: (await clusterResources()).side, nodes
     ok(await rayts(sandbox, ["down", file]));
   });
 
+  test("two ups at once start one cluster: the second finds the first one's processes", async () => {
+    await using sandbox = new Sandbox();
+    const file = clusterFile(sandbox, "cluster", localYaml({ count: 1 }));
+    const [a, b] = await Promise.all([rayts(sandbox, ["up", file]), rayts(sandbox, ["up", file])]);
+    ok(a);
+    ok(b);
+    const started = [a, b].map((r) => r.stdout.match(/\((.*)\)\n {2}Status:/)?.[1]).sort();
+    expect(started).toEqual(["2 kept", "2 started"]);
+    const s = await waitForStatus(sandbox, (st) => st.nodes.filter((n) => n.state === "ALIVE").length === 2);
+    expect(s.nodes.filter((n) => n.isHead)).toHaveLength(1);
+    expect(sandbox.recordedPids()).toHaveLength(2);
+    ok(await rayts(sandbox, ["down", file]));
+  });
+
   test("a failing setup command stops up before anything starts, naming the node and the command; down of one cluster leaves another running", async () => {
     await using sandbox = new Sandbox();
     const bad = clusterFile(
