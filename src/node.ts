@@ -524,7 +524,7 @@ export class Node implements NodeApi, NodeContext {
   }
 
   async placementGroupTable(): Promise<PlacementGroupInfo[]> {
-    return this.placementGroups.table();
+    return this.placementGroups.tableAll();
   }
 
   async prepareBundles(
@@ -548,7 +548,7 @@ export class Node implements NodeApi, NodeContext {
   }
 
   async placementGroupByName(name: string, namespace: string): Promise<PlacementGroupInfo | undefined> {
-    return this.placementGroups.byName(name, namespace);
+    return this.placementGroups.lookup(name, namespace);
   }
 
   /** This node and, on the head's node, the other alive nodes with their last reported resources. */

@@ -44,6 +44,8 @@ export interface RegisterReply {
   readonly deadAfterMs: number;
   /** The alive nodes (this one included), until the first `view` message. */
   readonly view: readonly ViewNode[];
+  /** The head's own node, which coordinates the cluster's placement groups. */
+  readonly headNodeId?: string;
 }
 
 /** One alive node as the head tells every node about it (`view`). */

@@ -190,6 +190,7 @@ export class HeadService {
       heartbeatMs: this.#heartbeatMs,
       deadAfterMs: this.#deadAfterMs,
       view: this.table.view(),
+      ...(this.#own === undefined ? {} : { headNodeId: this.#own.nodeId }),
     };
   }
 

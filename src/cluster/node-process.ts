@@ -19,6 +19,7 @@ import { forwardArgs } from "./forward-args.ts";
 import { nodeReport, startLocalNode } from "./local-node.ts";
 import { NodeAgent } from "./node-agent.ts";
 import { NodeLinks } from "./node-links.ts";
+import { delegatePlacement } from "./pg-cluster.ts";
 import { ProcessLog } from "./process-log.ts";
 import {
   createSession,
@@ -140,6 +141,9 @@ async function serve(
   // Work submitted here (by tasks on this node, or forwarded) may go to any node the head reports.
   links = new NodeLinks({ source: agent, node, token, log: (line) => log.write(line) });
   node.cluster = links;
+  // Placement groups are the head's node's: this node's API calls and group work go there.
+  const headNodeId = agent.reply.headNodeId;
+  if (typeof headNodeId === "string") delegatePlacement(node, links, headNodeId);
   pidFile = writeProcessRecord(session, {
     role: "node",
     pid: process.pid,

@@ -132,3 +132,18 @@ export function attachClusterPlacement(node: Node, table: NodeTable, links: Clus
   });
   groups.useSource(source);
 }
+
+/**
+ * Makes a node process send its placement-group calls (work on it creating, waiting for, listing or
+ * removing groups) and group work whose bundle it does not hold to the head's node, which
+ * coordinates the cluster's groups.
+ */
+export function delegatePlacement(node: Node, links: ClusterView, headNodeId: string): void {
+  node.placementGroups.delegateTo({
+    nodeId: headNodeId,
+    reach: async () => {
+      const l = await links.link(headNodeId);
+      return { api: l.api, caller: l.caller };
+    },
+  });
+}

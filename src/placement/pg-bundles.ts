@@ -134,6 +134,18 @@ export class BundleHost {
     return [];
   }
 
+  /** Whether a committed bundle here can run `demand` (bundle `index`, or any when -1). */
+  holds(pgId: string, index: number, demand: Readonly<Record<string, number>>): boolean {
+    const h = this.#hosted.get(pgId);
+    if (h === undefined) return false;
+    for (const [i, b] of h.bundles) {
+      if (!b.committed || (index >= 0 && i !== index)) continue;
+      const bundle = h.spec.bundles[i] ?? {};
+      if (Object.entries(demand).every(([k, v]) => (bundle[k] ?? 0) >= v)) return true;
+    }
+    return false;
+  }
+
   /** Indexes of the group's bundles committed on this node. */
   committed(pgId: string): number[] {
     const h = this.#hosted.get(pgId);

@@ -17,12 +17,22 @@ export interface GroupPlacement {
   readonly index: number;
   /** The work's own tasks go into the same group. */
   readonly capture: boolean;
+  /** The bundles the group handle carries (checks on a node that does not know the group). */
+  readonly bundles?: ReadonlyArray<Readonly<Record<string, number>>>;
 }
 
 /** The group placement a scheduling strategy asks for, if any. */
 export function groupOf(s: CompiledSchedulingStrategy): GroupPlacement | undefined {
   if (typeof s !== "object" || !("placementGroup" in s)) return undefined;
-  return { pgId: s.placementGroup.id, index: s.bundleIndex, capture: s.captureChildTasks };
+  const carried = (s.placementGroup as { bundles?: unknown }).bundles;
+  return {
+    pgId: s.placementGroup.id,
+    index: s.bundleIndex,
+    capture: s.captureChildTasks,
+    ...(Array.isArray(carried)
+      ? { bundles: carried as ReadonlyArray<Readonly<Record<string, number>>> }
+      : {}),
+  };
 }
 
 /** `demand` as the bundle's resources (`{ CPU: 1 }` → `{ CPU_group_0_<pg>: 1 }`). */
@@ -42,7 +52,8 @@ export function checkGroupDemand(
   demand: Readonly<Record<string, number>>,
   p: GroupPlacement,
 ): Error | undefined {
-  const bundles = groups.bundles(p.pgId);
+  // A node that neither coordinates nor holds the group trusts the bundles its handle carries.
+  const bundles = groups.bundles(p.pgId) ?? p.bundles;
   if (bundles === undefined || groups.state(p.pgId) === "REMOVED") {
     return new TaskUnschedulableError(
       `${what} cannot be scheduled: placement group ${p.pgId} ${bundles === undefined ? "does not exist" : "was removed"}; create the group with placementGroup() and keep it until the work is done`,

@@ -5,7 +5,7 @@
  * reservation). Work scheduled into a group asks this manager where it runs and whether the group
  * exists.
  */
-import type { CallerId } from "../runtime/node-api.ts";
+import type { CallerId, NodeApi } from "../runtime/node-api.ts";
 import type { NodeResources } from "../scheduler/node-resources.ts";
 import { BundleHost, type GroupEvictor } from "./pg-bundles.ts";
 import { type BundlePort, type NodeSource, PgCoordinator, type WAIT_FOR_GROUP } from "./pg-coordinator.ts";
@@ -15,12 +15,25 @@ import type { BundleReply, PlacementGroupInfo, PlacementGroupSpec, PlacementGrou
 export type { GroupEvictor } from "./pg-bundles.ts";
 export { WAIT_FOR_GROUP } from "./pg-coordinator.ts";
 
+/**
+ * Where a node that does not coordinate placement groups sends them: the head's node, which keeps the
+ * cluster's group table (a node process of a running cluster).
+ */
+export interface PlacementDelegate {
+  readonly nodeId: string;
+  /** The head's node's `NodeApi` and this node's caller id there. */
+  reach(): Promise<{ readonly api: NodeApi; readonly caller: CallerId }>;
+}
+
 export class PlacementGroupManager {
   readonly host: BundleHost;
   readonly coordinator: PgCoordinator;
   /** The coordinator's way to this node's bundles (no messages). */
   readonly port: BundlePort;
   #evictor: GroupEvictor | undefined;
+  #delegate: PlacementDelegate | undefined;
+  /** Groups created through this node while delegating (their bundles, for checks here). */
+  readonly #sent = new Map<string, PlacementGroupSpec>();
 
   constructor(nodeId: string, resources: NodeResources) {
     this.host = new BundleHost(resources);
@@ -50,12 +63,36 @@ export class PlacementGroupManager {
     this.coordinator.useSource(source);
   }
 
+  /** Sends the group API to the head's node from now on (a node process of a running cluster). */
+  delegateTo(delegate: PlacementDelegate): void {
+    this.#delegate = delegate;
+  }
+
   create(spec: PlacementGroupSpec, owner?: CallerId): void {
-    this.coordinator.create(spec, owner);
+    const d = this.#delegate;
+    if (d === undefined) {
+      this.coordinator.create(spec, owner);
+      return;
+    }
+    this.#sent.set(spec.id, spec);
+    // Created by work on this node: it belongs to the job, not to this node's link (no owner there).
+    void d
+      .reach()
+      .then((h) => h.api.createPlacementGroup(h.caller, { ...spec, detached: true }))
+      .catch(() => {});
   }
 
   /** Removes a group: bundles released wherever they are, and its work here (forwarded too) stopped. */
   remove(pgId: string): void {
+    const d = this.#delegate;
+    if (d !== undefined) {
+      void d
+        .reach()
+        .then((h) => h.api.removePlacementGroup(h.caller, pgId))
+        .catch(() => {});
+      this.#evictor?.evictGroup(pgId);
+      return;
+    }
     const known = this.coordinator.state(pgId);
     this.coordinator.remove(pgId);
     if (known !== undefined && known !== "REMOVED") this.#evictor?.evictGroup(pgId);
@@ -66,8 +103,25 @@ export class PlacementGroupManager {
     this.coordinator.kick();
   }
 
-  wait(pgId: string, timeoutMs: number | undefined): Promise<boolean> {
-    return this.coordinator.wait(pgId, timeoutMs);
+  async wait(pgId: string, timeoutMs: number | undefined): Promise<boolean> {
+    const d = this.#delegate;
+    if (d === undefined) return this.coordinator.wait(pgId, timeoutMs);
+    const h = await d.reach();
+    return h.api.waitPlacementGroup(pgId, timeoutMs);
+  }
+
+  /** Every group (from the head's node when delegating). */
+  async tableAll(): Promise<PlacementGroupInfo[]> {
+    const d = this.#delegate;
+    if (d === undefined) return this.coordinator.table();
+    return (await d.reach()).api.placementGroupTable();
+  }
+
+  /** The group named `name` in `namespace` (from the head's node when delegating). */
+  async lookup(name: string, namespace: string): Promise<PlacementGroupInfo | undefined> {
+    const d = this.#delegate;
+    if (d === undefined) return this.coordinator.byName(name, namespace);
+    return (await d.reach()).api.placementGroupByName(name, namespace);
   }
 
   info(pgId: string): PlacementGroupInfo | undefined {
@@ -84,7 +138,7 @@ export class PlacementGroupManager {
 
   /** The bundles of a group (for checking a task's demand against its bundle). */
   bundles(pgId: string): ReadonlyArray<Readonly<Record<string, number>>> | undefined {
-    return this.coordinator.bundles(pgId) ?? this.host.spec(pgId)?.bundles;
+    return this.coordinator.bundles(pgId) ?? this.host.spec(pgId)?.bundles ?? this.#sent.get(pgId)?.bundles;
   }
 
   state(pgId: string): PlacementGroupState | undefined {
@@ -96,7 +150,11 @@ export class PlacementGroupManager {
     p: GroupPlacement,
     demand: Readonly<Record<string, number>>,
   ): string | undefined | typeof WAIT_FOR_GROUP {
-    return this.coordinator.workTarget(p, demand);
+    const d = this.#delegate;
+    if (d === undefined || this.coordinator.state(p.pgId) !== undefined)
+      return this.coordinator.workTarget(p, demand);
+    // Not the coordinator: a bundle held here runs it; else the head's node knows where it goes.
+    return this.host.holds(p.pgId, p.index, demand) ? undefined : d.nodeId;
   }
 
   /** GPU ids for work in a group asking for GPUs (none when it asks for none). */

@@ -97,4 +97,27 @@ describe("placement groups across nodes", () => {
     expect(r.actor).toEqual(second?.ids ?? []);
     expect(r.noGpu.ids).toEqual([]);
   });
+
+  test("a task on another node than the head's creates, uses, finds and removes a group through the head", async () => {
+    await using cluster = await startCluster({ numCpus: 0 });
+    const b = await cluster.addNode({ numCpus: 2 });
+    const c = await cluster.addNode({ numCpus: 2 });
+    const out = await run(cluster, "from-node", b.nodeId);
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    const r = reportOf(out.stdout) as {
+      here: string;
+      map: string[];
+      ran: string[];
+      found: boolean;
+      stateSeenByDriver: string;
+    };
+    expect(r.here).toBe(b.nodeId);
+    // b runs the task (1 of its 2 CPUs): the two bundles still fit on b and c, one each.
+    expect(new Set(r.map)).toEqual(new Set([b.nodeId, c.nodeId]));
+    expect(r.ran).toEqual(r.map);
+    expect(r.found).toBe(true);
+    // The group lives in the head's table, where the driver sees it removed.
+    expect(r.stateSeenByDriver).toBe("REMOVED");
+  });
 });
