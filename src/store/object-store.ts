@@ -404,6 +404,8 @@ export class ObjectStore {
   #release(id: string, e: Entry): void {
     if (e.dead) return;
     e.dead = true;
+    // Released while referenced (`free()`): the owner must stop counting this node too.
+    if (e.owner !== undefined && e.refs > 0) this.#hooks.unreferenced(id, e.owner);
     this.#hooks.released(id, e.owner);
     const contained = e.contained;
     e.contained = undefined;
