@@ -44,6 +44,8 @@ export interface NodeConfig {
   readonly jobId: string;
   readonly namespace: string;
   readonly logToDriver: boolean;
+  /** Workers send console output here to relay to the work's driver (see {@link Node.relayLog}). */
+  readonly relayLogs?: boolean;
   readonly entryScript: string | undefined;
   readonly jobEnv: Readonly<Record<string, string>> | undefined;
 }
@@ -94,6 +96,12 @@ export class Node implements NodeApi, NodeContext {
   reclaimLocal: () => void = () => {};
   /** The other nodes tasks may be forwarded to (set by the head process). */
   cluster: ClusterView | undefined = undefined;
+  /**
+   * Sends console output of task `taskId` to `caller` when that caller is a connection of another
+   * process (a driver, or a node that forwarded the task); false when it is not.
+   */
+  logRelay: ((caller: CallerId, taskId: string, text: string, err: boolean) => boolean) | undefined =
+    undefined;
   /** Where this node listens (`host:port`), once it serves a cluster; "" on the embedded cluster. */
   #address = "";
   /** Objects across nodes: owner-side locations and borrowers, pulls (once the node has an address). */
@@ -197,6 +205,7 @@ export class Node implements NodeApi, NodeContext {
       namespace: c.namespace,
       shmHeader: this.shmHeaderAddress,
       logToDriver: c.logToDriver,
+      relayLogs: c.relayLogs === true,
       entryScript: c.entryScript,
       entryScripts: [...this.#entryScripts.values()],
       moduleRoots: [...this.#moduleRoots],
@@ -588,6 +597,22 @@ export class Node implements NodeApi, NodeContext {
    * A caller's cast failed on the node (`who` names the caller in the warning): a submission's
    * results, or an actor's creation, become that error instead of waiting forever.
    */
+  /**
+   * Console output of a worker running task `taskId` (prefixed already): relayed to the process that
+   * submitted the task or its first ancestor submitted from another process; dropped when none is
+   * known here (an actor call, a finished parent).
+   */
+  relayLog(taskId: string, text: string, err: boolean): void {
+    // Up the chain of parent tasks to the first one submitted over a connection (Ray: the job's driver).
+    let id: string | undefined = taskId;
+    for (let hops = 0; id !== undefined && hops < 1000; hops++) {
+      const at = this.tasks.callerOf(id);
+      if (at === undefined) return;
+      if (this.logRelay?.(at.caller, id, text, err) === true) return;
+      id = at.parentTaskId;
+    }
+  }
+
   castFailed(who: string, method: string, args: readonly unknown[], err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
     if (method === "submitTask" || method === "submitActorCall") {

@@ -15,7 +15,14 @@ import type { Node } from "../node.ts";
 import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import type { CallerId } from "../runtime/node-api.ts";
 import { callNodeApi, castNodeApi } from "../runtime/node-api-dispatch.ts";
-import { type CallReply, DRIVER_CALL, DRIVER_CAST, DRIVER_ENTRY, DRIVER_SHIP } from "../runtime/peer-link.ts";
+import {
+  type CallReply,
+  DRIVER_CALL,
+  DRIVER_CAST,
+  DRIVER_ENTRY,
+  DRIVER_LOG,
+  DRIVER_SHIP,
+} from "../runtime/peer-link.ts";
 import type { Payload } from "../runtime/protocol.ts";
 import type { JobPackageRef } from "../shipping/job-package.ts";
 import { isPackageHash, type PackageSource, placeFile, preparePackage } from "../shipping/package-cache.ts";
@@ -51,6 +58,12 @@ export class DriverService {
     this.#node = node;
     this.#log = log;
     this.#packages = packages;
+    node.logRelay = (caller, taskId, text, err) => {
+      const peer = this.#drivers.get(caller);
+      if (peer === undefined) return false;
+      peer.send({ t: DRIVER_LOG, taskId, text, err });
+      return true;
+    };
   }
 
   /** Drivers connected now. */

@@ -35,6 +35,8 @@ export function startLocalNode(flags: ResourceFlags): Node {
     jobId: randomId(8),
     namespace: "default",
     logToDriver: false,
+    // Worker output goes to the driver of the work, through the connections it came by.
+    relayLogs: true,
     entryScript: undefined,
     jobEnv: undefined,
   });

@@ -14,10 +14,11 @@
 import { hostname } from "node:os";
 import { NodeDiedError, RaytsError } from "../errors.ts";
 import type { Node } from "../node.ts";
-import { PeerLink } from "../runtime/peer-link.ts";
+import { DRIVER_LOG, PeerLink } from "../runtime/peer-link.ts";
 import type { ClusterView, NodeView, RemoteLink } from "../scheduler/cluster-view.ts";
 import { ShmArena } from "../store/shm-arena.ts";
 import { connectPeer } from "../transport/client-peer.ts";
+import { routeMessages } from "../transport/message-router.ts";
 import type { ViewNode } from "./cluster-protocol.ts";
 import type { DriverWelcome } from "./driver-service.ts";
 
@@ -181,6 +182,15 @@ export class NodeLinks implements ClusterView {
       { address: entry.address, token: this.#options.token },
       arena,
       this.#options.node,
+    );
+    // Console output of the work sent there comes back to be relayed to its driver.
+    peer.onMessage(
+      routeMessages({
+        [DRIVER_LOG]: (m) => {
+          if (typeof m.taskId === "string" && typeof m.text === "string")
+            this.#options.node.relayLog(m.taskId, m.text, m.err === true);
+        },
+      }),
     );
     peer.onClose((reason) => {
       this.#forget(nodeId);

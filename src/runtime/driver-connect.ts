@@ -22,6 +22,7 @@ import type { InitOptions } from "../options/types.ts";
 import { packageRootOf, scanPackage, uploadJobPackage } from "../shipping/job-package.ts";
 import { ShmArena } from "../store/shm-arena.ts";
 import { checkToken } from "../transport/client-peer.ts";
+import { routeMessages } from "../transport/message-router.ts";
 import type { Peer } from "../transport/peer.ts";
 import { connectPeerOffThread } from "../transport/thread-peer.ts";
 import { UnauthorizedError } from "../transport/transport-errors.ts";
@@ -29,7 +30,7 @@ import { makeActorHandle } from "./actor-handle.ts";
 import type { StartedDriver } from "./context.ts";
 import { Core } from "./core.ts";
 import { randomId } from "./ids.ts";
-import { PeerLink } from "./peer-link.ts";
+import { DRIVER_LOG, PeerLink } from "./peer-link.ts";
 import { setJobRuntimeEnv } from "./remote.ts";
 
 /** Connects this process's driver to the cluster `options.address` (else `RAYTS_ADDRESS`) names. */
@@ -95,6 +96,7 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
     arena ? undefined : { address, token: token ?? "" },
   );
   warnOnErrors(peer);
+  printLogs(peer);
   const jobEnv = o.runtimeEnv?.envVars;
   const core = new Core({
     api: link,
@@ -168,6 +170,17 @@ function isDirectory(path: string): boolean {
   } catch {
     return false;
   }
+}
+
+/** Prints the console output of this driver's work, relayed by the nodes that ran it. */
+function printLogs(peer: Peer): void {
+  peer.onMessage(
+    routeMessages({
+      [DRIVER_LOG]: (m) => {
+        if (typeof m.text === "string") (m.err === true ? process.stderr : process.stdout).write(m.text);
+      },
+    }),
+  );
 }
 
 function warnOnErrors(peer: Peer): void {

@@ -36,6 +36,11 @@ export const DRIVER_CALL = "r";
  * it answers; see `driver-service.ts`.
  */
 export const DRIVER_ENTRY = "entry";
+/**
+ * One-way, node → driver (or node → the node that forwarded the work): `{ taskId, text, err }`,
+ * console output of a worker running that task, prefixed already (see `Node.relayLog`).
+ */
+export const DRIVER_LOG = "log";
 
 /**
  * A request asking the node to unpack a shipped directory or place a shipped file (`{ kind: "dir",

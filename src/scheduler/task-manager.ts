@@ -47,6 +47,12 @@ export class TaskManager {
     return this.#tasks.get(taskId);
   }
 
+  /** Who submitted task `taskId` and its parent task, while the task is known here. */
+  callerOf(taskId: string): { caller: CallerId; parentTaskId: string | undefined } | undefined {
+    const rec = this.#tasks.get(taskId);
+    return rec === undefined ? undefined : { caller: rec.caller, parentTaskId: rec.spec.parentTaskId };
+  }
+
   get size(): number {
     return this.#tasks.size;
   }

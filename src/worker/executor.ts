@@ -485,6 +485,11 @@ export class Executor {
   }
 
   /** Name for console prefixes: the running task's, else the actor's class. */
+  /** The id of the task or actor call running now, if any. */
+  currentTaskId(): string | undefined {
+    return taskContext.getStore()?.taskId ?? this.#runningCtx?.taskId;
+  }
+
   currentName(): string {
     const ctx = taskContext.getStore();
     if (ctx !== undefined) return ctx.name;

@@ -21,7 +21,7 @@ import type {
 import { reclaimer } from "../runtime/reclaimer.ts";
 import { setJobRuntimeEnv } from "../runtime/remote.ts";
 import { ShmArena } from "../store/shm-arena.ts";
-import { installConsolePrefix, installStreamPrefix } from "./console-prefix.ts";
+import { installConsolePrefix, installStreamPrefix, type LogRelay } from "./console-prefix.ts";
 import { Executor, taskContext } from "./executor.ts";
 import { type Columns, unpackBatch } from "./task-block.ts";
 import { WorkerLink } from "./worker-link.ts";
@@ -67,8 +67,18 @@ function start(init: WorkerInit): void {
   setJobRuntimeEnv(core, init.runtimeEnv);
   executor = new Executor(core, link);
   const ex = executor;
-  installConsolePrefix(() => ex.currentName(), init.logToDriver);
-  installStreamPrefix(() => ex.currentName(), init.logToDriver);
+  // On a cluster's node, output goes to the node, which relays it to the driver of the work.
+  const relay: LogRelay | undefined = init.relayLogs
+    ? {
+        where: `node=${init.nodeId.slice(0, 8)}`,
+        sink: (text, err) => {
+          const taskId = ex.currentTaskId();
+          if (taskId !== undefined) link?.post({ t: "log", taskId, text, err });
+        },
+      }
+    : undefined;
+  installConsolePrefix(() => ex.currentName(), init.logToDriver || relay !== undefined, relay);
+  installStreamPrefix(() => ex.currentName(), init.logToDriver || relay !== undefined, relay);
   if (init.entryScript !== undefined) {
     installEntryFilter(init.entryScript);
     preloadModule(init.entryScript);

@@ -47,6 +47,9 @@ function onMessage(node: Node, w: WorkerProc, m: FromWorker): void {
         m.contained as string[] | undefined,
       );
       return;
+    case "log":
+      node.relayLog(String(m.taskId), String(m.text), m.err === true);
+      return;
     case "returned":
       node.tasks.onReturned(w, m.taskIds as string[]);
       return;

@@ -27,6 +27,8 @@ export interface WorkerInit {
   readonly namespace: string;
   readonly shmHeader: number;
   readonly logToDriver: boolean;
+  /** Console output goes to the node as `log` messages, relayed to the work's driver (cluster nodes). */
+  readonly relayLogs?: boolean;
   readonly entryScript: string | undefined;
   /** Entry scripts of drivers in other processes (see `Node.addEntryScript`). */
   readonly entryScripts?: readonly string[];

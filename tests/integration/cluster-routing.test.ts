@@ -110,6 +110,19 @@ describe("work crosses nodes from every node", () => {
     expect(await driver.proc.exited).toBe(0);
   });
 
+  test("console output of tasks on every node reaches the driver, prefixed with its node", async () => {
+    const { cluster, head, b, c } = await threeNodes();
+    await using _ = cluster;
+    const out = await run(cluster, "logs", b, head, c);
+    expect(out.code).toBe(0);
+    const at = (node: string) => `pid=\\d+ node=${node.slice(0, 8)}\\)`;
+    expect(out.stdout).toMatch(new RegExp(`^\\(talkOnB ${at(b)} hello from B$`, "m"));
+    expect(out.stdout).toMatch(new RegExp(`^\\(talkOnC ${at(c)} hello from C$`, "m"));
+    expect(out.stderr).toMatch(new RegExp(`^\\(talkOnC ${at(c)} complaint from C$`, "m"));
+    expect(out.stderr).toMatch(new RegExp(`^\\(talkOnHead ${at(head)} hello from the head$`, "m"));
+    expect(out.stdout).toMatch(/^DONE$/m);
+  });
+
   test("SPREAD from the driver and from a task on node B puts tasks, and actors, on every node", async () => {
     const { cluster, head, b, c } = await threeNodes();
     await using _ = cluster;
