@@ -37,6 +37,13 @@ export async function findRaytsBinary(): Promise<RaytsBinary> {
   return { path, hash: hasher.digest("hex").slice(0, 20) };
 }
 
+/** `uname -s` and `uname -m` for this process's platform and architecture. */
+const PLATFORMS: Record<string, string> = { linux: "Linux", darwin: "Darwin" };
+const ARCHES: Record<string, string> = {
+  x64: "x86_64",
+  arm64: process.platform === "darwin" ? "arm64" : "aarch64",
+};
+
 /** `s` quoted for a POSIX shell. */
 export function shellQuote(s: string): string {
   return /^[A-Za-z0-9_@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
@@ -85,11 +92,18 @@ export class SshHost implements ClusterHost {
   async prepare(prefix: string): Promise<void> {
     const bin = this.#remoteBin;
     const link = `ln -sfn rayts-${this.binary} "$HOME"/.rayts/bin/rayts`;
-    const check = await runStreamed(this.sshCommand(`test -x ${bin} && ${link} && echo present`), {
-      prefix,
-      hide: (line) => line === "present",
-    });
+    const check = await runStreamed(
+      this.sshCommand(`echo "@@uname $(uname -sm)"; test -x ${bin} && ${link} && echo present`),
+      { prefix, hide: (line) => line === "present" || line.startsWith("@@uname ") },
+    );
     if (check.code === 255) throw this.#unreachable(check);
+    const uname = check.stdout.find((l) => l.startsWith("@@uname "))?.slice("@@uname ".length);
+    const mine = `${PLATFORMS[process.platform] ?? process.platform} ${ARCHES[process.arch] ?? process.arch}`;
+    if (uname !== undefined && uname !== mine) {
+      throw new RaytsError(
+        `${this.address} is ${uname} and this rayts binary is for ${mine}: run rayts up from a machine of the same kind (the binary is copied as it is)`,
+      );
+    }
     if (check.stdout.includes("present")) {
       STDOUT(`${prefix}rayts ${this.binary} is already there; not copied`);
       return;
