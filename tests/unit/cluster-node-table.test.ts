@@ -1,6 +1,8 @@
 import { describe, expect, test } from "bun:test";
+import { viewNodes } from "../../src/cluster/_validate.ts";
 import type { NodeReport, RegisterRequest } from "../../src/cluster/cluster-protocol.ts";
 import { NodeTable, UnknownNodeError } from "../../src/cluster/node-table.ts";
+import { InvalidMessageError } from "../../src/transport/transport-errors.ts";
 
 function report(cpu: number, used = 0, pending = 0): NodeReport {
   return {
@@ -81,5 +83,33 @@ describe("NodeTable", () => {
     }
     now++;
     expect(t.status("s", "x").nodes.map((n) => n.nodeId)).toEqual(["b", "c"]);
+  });
+
+  test("view lists the alive nodes with address, hostname and last reported resources", () => {
+    const { t } = table();
+    t.register(request("head", 2), true);
+    t.register(request("a", 4));
+    t.register(request("bb", 8));
+    t.heartbeat("a", report(4, 3));
+    t.markDead("bb", "gone");
+    expect(t.view()).toEqual([
+      { nodeId: "head", address: "127.0.0.1:4", hostname: "h", total: { CPU: 2 }, available: { CPU: 2 } },
+      { nodeId: "a", address: "127.0.0.1:1", hostname: "h", total: { CPU: 4 }, available: { CPU: 1 } },
+    ]);
+    // What a node receives checks out as the same list.
+    expect(viewNodes(JSON.parse(JSON.stringify(t.view())), "nodes")).toEqual(t.view());
+  });
+
+  test("a malformed view is refused with the field that is wrong", () => {
+    expect(() => viewNodes({}, "nodes")).toThrow(InvalidMessageError);
+    expect(() => viewNodes([{ nodeId: "a", address: "x:1", hostname: "h", total: {} }], "nodes")).toThrow(
+      "Invalid nodes[0].available: expected a map of amounts",
+    );
+    expect(() =>
+      viewNodes(
+        [{ nodeId: "a", address: "x:1", hostname: "h", total: { CPU: "2" }, available: {} }],
+        "nodes",
+      ),
+    ).toThrow("Invalid nodes[0].total.CPU: expected a finite number");
   });
 });
