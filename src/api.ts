@@ -160,7 +160,7 @@ export async function free(refs: readonly ObjectRef<unknown>[]): Promise<void> {
 export async function kill(handle: ActorHandleBase, opts?: { noRestart?: boolean }): Promise<void> {
   const state = stateOf(handle);
   const core = ensureCore();
-  core.api.killActor(core.caller, state.actorId, opts?.noRestart !== false);
+  core.api.killActor(core.caller, state.actorId, opts?.noRestart !== false, state.home);
 }
 
 /**
@@ -238,11 +238,11 @@ export function _embeddedNode(): ReturnType<typeof embeddedNode> {
   return embeddedNode();
 }
 
-function stateOf(handle: unknown): { actorId: string } {
+function stateOf(handle: unknown): { actorId: string; home?: string } {
   const state = (handle as Record<PropertyKey, unknown> | null)?.[ACTOR_HANDLE_STATE];
   if (state === undefined || state === null)
     throw new TypeError(`Expected an actor handle: got ${typeName(handle)}`);
-  return state as { actorId: string };
+  return state as { actorId: string; home?: string };
 }
 
 /** Unknown option names are an error, not silence (a Ray user's `timeout` would be dropped). */

@@ -3,11 +3,16 @@
  * in the driver's process beside its one node; its state sits behind this one class so it can later
  * be served over the network and persisted.
  */
-import type { NodeInfo } from "./runtime/protocol.ts";
+import type { ActorHandleState, NodeInfo } from "./runtime/protocol.ts";
 
 export interface NamedActorEntry {
   readonly actorId: string;
   readonly detached: boolean;
+  /**
+   * The handle of an actor whose record is on another node (claimed through `claimActorName`;
+   * its `home` names that node). Absent for actors of the head's own node.
+   */
+  readonly state?: ActorHandleState;
 }
 
 export class Head {

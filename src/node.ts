@@ -94,6 +94,8 @@ export class Node implements NodeApi, NodeContext {
   readonly #gcWaiters = new Map<number, { waiting: Set<number>; done: () => void }>();
   /** Sweeps the node thread's own dead refs and views (set by the driver runtime). */
   reclaimLocal: () => void = () => {};
+  /** The head's node, on the other nodes of a running cluster: named actors live in its table. */
+  headNodeId: string | undefined = undefined;
   /** The other nodes tasks may be forwarded to (set by the head process). */
   cluster: ClusterView | undefined = undefined;
   /**
@@ -119,7 +121,7 @@ export class Node implements NodeApi, NodeContext {
     this.resources = new NodeResources(config.resources, config.gpuIds);
     this.streams = new StreamTable(this.store);
     this.tasks = new TaskManager(this);
-    this.actors = new ActorManager(this, head);
+    this.actors = new ActorManager(this, head, () => this.headNodeId);
     this.placementGroups = new PlacementGroupManager(this.nodeId, this.resources);
     this.placementGroups.wire(
       {
@@ -490,12 +492,26 @@ export class Node implements NodeApi, NodeContext {
     else this.actors.cancelCall(taskId, force);
   }
 
-  killActor(_caller: CallerId, actorId: string, noRestart: boolean): void {
-    this.actors.kill(actorId, noRestart);
+  killActor(_caller: CallerId, actorId: string, noRestart: boolean, home?: string): void {
+    this.actors.kill(actorId, noRestart, home);
   }
 
   async getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined> {
     return this.actors.lookup(name, namespace);
+  }
+
+  async claimActorName(
+    _caller: CallerId,
+    namespace: string,
+    name: string,
+    detached: boolean,
+    state: ActorHandleState,
+  ): Promise<{ actorId: string; home: string } | undefined> {
+    return this.actors.claimFor(namespace, name, detached, state);
+  }
+
+  releaseActorName(_caller: CallerId, namespace: string, name: string, actorId: string): void {
+    this.actors.releaseFor(namespace, name, actorId);
   }
 
   actorDeath(_caller: CallerId, actorId: string): Promise<Payload> {

@@ -44,7 +44,10 @@ export interface RegisterReply {
   readonly deadAfterMs: number;
   /** The alive nodes (this one included), until the first `view` message. */
   readonly view: readonly ViewNode[];
-  /** The head's own node, which coordinates the cluster's placement groups. */
+  /**
+   * The head's own node, which coordinates the cluster's placement groups and holds the named
+   * actors' table.
+   */
   readonly headNodeId?: string;
 }
 

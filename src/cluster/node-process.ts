@@ -144,6 +144,8 @@ async function serve(
   // Placement groups are the head's node's: this node's API calls and group work go there.
   const headNodeId = agent.reply.headNodeId;
   if (typeof headNodeId === "string") delegatePlacement(node, links, headNodeId);
+  // Named actors created or looked up here go to the head's table through its node.
+  node.headNodeId = headNodeId;
   pidFile = writeProcessRecord(session, {
     role: "node",
     pid: process.pid,

@@ -38,7 +38,14 @@ function methodStub(
   return {
     remote: (...args: unknown[]) => {
       const numReturns = streaming ? "streaming" : compiled.numReturns;
-      const { taskId, refs } = core.submitActorCall(state.actorId, method, name, numReturns, args);
+      const { taskId, refs } = core.submitActorCall(
+        state.actorId,
+        method,
+        name,
+        numReturns,
+        args,
+        state.home,
+      );
       if (streaming) return new ObjectRefGenerator(core, taskId);
       return compiled.numReturns === 1 ? refs[0] : refs;
     },

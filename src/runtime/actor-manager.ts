@@ -6,12 +6,13 @@
  * passed on (`remote-actors.ts`).
  */
 import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
-import type { Head } from "../head.ts";
-import { checkGroupDemand, groupDemand, groupOf } from "../placement/pg-demand.ts";
+import type { Head, NamedActorEntry } from "../head.ts";
+import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import { needsHost } from "../runtime-env/env-key.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { ActorDeaths } from "./actor-deaths.ts";
+import { ActorNames, handleState, type NameHolder } from "./actor-names.ts";
 import { type ActorRecord, type ActorState, type CallRecord, newRecord } from "./actor-record.ts";
 import { objectIdFor } from "./ids.ts";
 import type { CallerId } from "./node-api.ts";
@@ -19,23 +20,60 @@ import { actorTarget } from "./place-actor.ts";
 import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskResult } from "./protocol.ts";
 import { type AdoptedCall, RemoteActors } from "./remote-actors.ts";
 
+/** Where a new actor goes, and what placing it takes. */
+interface Placement {
+  readonly placementDemand: Readonly<Record<string, number>>;
+  readonly group: GroupPlacement | undefined;
+  readonly target: string | undefined;
+}
+
+/** Calls (and a kill) for a named actor whose name the head's table has not granted yet. */
+interface PendingClaim {
+  readonly calls: Array<[CallerId, ActorCallSpec, readonly string[]]>;
+  kill: boolean | undefined;
+}
+
+/** Expects a call's return objects for `caller` (and opens its stream): its returns' ids. */
+function expectReturns(ctx: NodeContext, caller: CallerId, spec: ActorCallSpec): string[] {
+  const returnIds: string[] = [];
+  for (let i = 1; i <= spec.numReturns; i++) {
+    const id = objectIdFor(spec.taskId, i);
+    returnIds.push(id);
+    ctx.store.expect(id);
+    ctx.holdFor(caller, id);
+  }
+  if (spec.streaming === true) ctx.streams.open(spec.taskId, caller);
+  return returnIds;
+}
+
+function nameTaken(spec: ActorSpec): RaytsError {
+  return new RaytsError(
+    `Actor name "${spec.opts.name}" is already taken in namespace "${spec.namespace}": pick another name, kill the existing actor, or pass getIfExists: true to reuse it`,
+  );
+}
+
 export class ActorManager {
   readonly #ctx: NodeContext;
-  readonly #head: Head;
   readonly #actors = new Map<string, ActorRecord>();
   readonly #aliases = new Map<string, string>();
   readonly #waiting: ActorRecord[] = [];
   readonly #warned = new Set<string>();
   readonly #remote: RemoteActors;
   readonly #deaths: ActorDeaths;
+  readonly #names: ActorNames;
+  /** Named actors created here while the head's table answers whether their name is free. */
+  readonly #claims = new Map<string, PendingClaim>();
+  /** Nodes holding the records of actors this node knows only by an alias (`getIfExists`). */
+  readonly #homes = new Map<string, string>();
 
-  constructor(ctx: NodeContext, head: Head) {
+  /** `headNode`: the head's node id, on the other nodes of a running cluster (names live there). */
+  constructor(ctx: NodeContext, head: Head, headNode: () => string | undefined = () => undefined) {
     this.#ctx = ctx;
-    this.#head = head;
     this.#deaths = new ActorDeaths(ctx);
+    this.#names = new ActorNames(ctx, head, headNode);
     this.#remote = new RemoteActors(ctx, {
       dead: (spec, death) => {
-        if (spec.opts.name !== undefined) head.releaseName(spec.namespace, spec.opts.name, spec.actorId);
+        this.#names.release(spec);
         this.#deaths.wake(spec.actorId, death);
       },
       adopt: (spec, creator, restarts, calls) => this.#adopt(spec, creator, restarts, calls),
@@ -69,6 +107,29 @@ export class ActorManager {
 
   /** Creates an actor. Throws when its name is taken (and `getIfExists` is not set). */
   create(caller: CallerId, spec: ActorSpec): void {
+    const placed = this.#placement(spec);
+    const name = spec.opts.name;
+    if (name !== undefined) {
+      const at = this.#names.elsewhere();
+      if (at !== undefined) {
+        this.#claimThere(caller, spec, at);
+        return;
+      }
+      const detached = spec.opts.lifetime === "detached";
+      const taken = this.#names.claimHere(spec.namespace, name, { actorId: spec.actorId, detached }, (e) =>
+        this.#holderAlive(e),
+      );
+      if (taken !== undefined) {
+        if (!spec.opts.getIfExists) throw nameTaken(spec);
+        this.#alias(spec.actorId, taken);
+        return;
+      }
+    }
+    this.#build(caller, spec, placed);
+  }
+
+  /** Where the actor goes (throws when it cannot be scheduled), with its demand rewritten into its group. */
+  #placement(spec: ActorSpec): Placement {
     const group = groupOf(spec.opts.scheduling);
     if (group !== undefined) {
       const bad = checkGroupDemand(
@@ -83,22 +144,79 @@ export class ActorManager {
       group === undefined ? spec.opts.placementDemand : groupDemand(spec.opts.placementDemand, group);
     const target = actorTarget(this.#ctx, spec, placementDemand, group);
     if (target instanceof Error) throw target;
-    const name = spec.opts.name;
-    if (name !== undefined) {
-      const taken = this.#head.claimName(spec.namespace, name, {
-        actorId: spec.actorId,
-        detached: spec.opts.lifetime === "detached",
-      });
-      if (taken !== undefined) {
-        if (spec.opts.getIfExists) {
-          this.#aliases.set(spec.actorId, taken.actorId);
-          return;
-        }
-        throw new RaytsError(
-          `Actor name "${name}" is already taken in namespace "${spec.namespace}": pick another name, kill the existing actor, or pass getIfExists: true to reuse it`,
-        );
+    return { placementDemand, group, target };
+  }
+
+  /**
+   * A named actor created on a node whose names live in the head's table: its calls and a `kill`
+   * wait here until the head's node answers whether the name is free.
+   */
+  #claimThere(caller: CallerId, spec: ActorSpec, at: string): void {
+    const pending: PendingClaim = { calls: [], kill: undefined };
+    this.#claims.set(spec.actorId, pending);
+    void this.#names.claimThere(spec, at).then(
+      (holder) => this.#claimed(caller, spec, pending, holder, undefined),
+      (err: unknown) => this.#claimed(caller, spec, pending, undefined, err),
+    );
+  }
+
+  #claimed(
+    caller: CallerId,
+    spec: ActorSpec,
+    pending: PendingClaim,
+    holder: NameHolder | undefined,
+    err: unknown,
+  ): void {
+    this.#claims.delete(spec.actorId);
+    if (err !== undefined) {
+      const why = err instanceof Error ? err.message : String(err);
+      this.failCreation(spec, new RaytsError(`its name could not be claimed in the head's table: ${why}`));
+    } else if (holder !== undefined) {
+      if (spec.opts.getIfExists) this.#alias(spec.actorId, holder);
+      else this.failCreation(spec, nameTaken(spec));
+    } else {
+      try {
+        this.#build(caller, spec, this.#placement(spec));
+      } catch (e) {
+        this.#names.release(spec);
+        this.failCreation(spec, e instanceof Error ? e : new Error(String(e)));
       }
     }
+    for (const [c, call, returnIds] of pending.calls) this.#submit(c, call, returnIds);
+    if (pending.kill !== undefined) this.kill(spec.actorId, pending.kill);
+  }
+
+  /** `actorId` names the actor `holder` (a `getIfExists` creation that found it). */
+  #alias(actorId: string, holder: NameHolder): void {
+    this.#aliases.set(actorId, holder.actorId);
+    if (holder.home !== this.#ctx.nodeId) this.#homes.set(holder.actorId, holder.home);
+  }
+
+  /** A name's holder is alive unless the node holding its record died. */
+  #holderAlive(entry: NamedActorEntry): boolean {
+    const home = entry.state?.home;
+    return home === undefined || this.#names.nodeAlive(home);
+  }
+
+  /** Claims a name in this process's `Head` for an actor recorded on another node (its `home`). */
+  claimFor(
+    namespace: string,
+    name: string,
+    detached: boolean,
+    state: ActorHandleState,
+  ): NameHolder | undefined {
+    const entry = { actorId: state.actorId, detached, state };
+    return this.#names.claimHere(namespace, name, entry, (e) => this.#holderAlive(e));
+  }
+
+  /** Releases a name claimed with {@link claimFor} (its actor died on its node). */
+  releaseFor(namespace: string, name: string, actorId: string): void {
+    this.#names.releaseName(namespace, name, actorId);
+  }
+
+  /** Creates the actor (its name claimed already): on another node, or here once placed. */
+  #build(caller: CallerId, spec: ActorSpec, placed: Placement): void {
+    const { placementDemand, group, target } = placed;
     if (target !== undefined) {
       this.#remote.create(spec, target, caller);
       return;
@@ -226,20 +344,23 @@ export class ActorManager {
   }
 
   submitCall(caller: CallerId, spec: ActorCallSpec): void {
+    // Expected (and the stream opened) before anything can fail, so every failure below ends the
+    // call with its error, and a `get` of its returns waits even while its actor's name is claimed.
+    const returnIds = expectReturns(this.#ctx, caller, spec);
+    this.#submit(caller, spec, returnIds);
+  }
+
+  #submit(caller: CallerId, spec: ActorCallSpec, returnIds: readonly string[]): void {
     const actorId = this.resolveId(spec.actorId);
-    if (this.#remote.has(actorId)) {
-      this.#remote.submitCall(caller, actorId, spec);
+    const claim = this.#claims.get(actorId);
+    if (claim !== undefined) {
+      claim.calls.push([caller, spec, returnIds]);
       return;
     }
-    const returnIds: string[] = [];
-    for (let i = 1; i <= spec.numReturns; i++) {
-      const id = objectIdFor(spec.taskId, i);
-      returnIds.push(id);
-      this.#ctx.store.expect(id);
-      this.#ctx.holdFor(caller, id);
+    if (this.#viaRemote(caller, actorId, spec.home, spec.name.split(".")[0] as string)) {
+      this.#remote.submitCall(actorId, spec, returnIds);
+      return;
     }
-    // Opened before anything can fail, so that every failure below ends the stream with its error.
-    if (spec.streaming === true) this.#ctx.streams.open(spec.taskId, caller);
     const call: CallRecord = { spec, returnIds, deps: 0, attempt: 0 };
     const rec = this.#resolve(spec.actorId);
     if (rec === undefined) {
@@ -279,6 +400,23 @@ export class ActorManager {
     }
     rec.queue.push(call);
     this.#pump(rec);
+  }
+
+  /**
+   * Whether `caller`'s calls to `actorId` go through `RemoteActors`: the actor was placed on another
+   * node from here, or this node does not know it and its handle names the node holding its record
+   * (`home`), which the calls go to through a proxy. A copy placed here by another node serves that
+   * node's calls (even when this node also proxies calls to its home, so each caller's calls stay in
+   * order on one path).
+   */
+  #viaRemote(caller: CallerId, actorId: string, home: string | undefined, className: string): boolean {
+    const local = this.#actors.get(actorId);
+    if (this.#remote.has(actorId)) return local === undefined || local.creator !== caller;
+    if (local !== undefined) return false;
+    const at = this.#homes.get(actorId) ?? home;
+    if (at === undefined || at === this.#ctx.nodeId || this.#ctx.cluster === undefined) return false;
+    this.#remote.proxy(actorId, at, className);
+    return true;
   }
 
   /** Sends calls in submission order while the one at the front has its arguments. */
@@ -438,8 +576,7 @@ export class ActorManager {
     }
     if (rec.alloc !== undefined && rec.alloc.state !== "RELEASED") this.#ctx.resources.release(rec.alloc);
     rec.alloc = undefined;
-    if (rec.spec.opts.name !== undefined)
-      this.#head.releaseName(rec.spec.namespace, rec.spec.opts.name, rec.spec.actorId);
+    this.#names.release(rec.spec);
     this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
     this.#deaths.wake(rec.spec.actorId, death);
     this.#ctx.resourcesFreed();
@@ -550,9 +687,15 @@ export class ActorManager {
     }
   }
 
-  kill(actorId: string, noRestart: boolean): void {
-    if (this.#remote.has(this.resolveId(actorId))) {
-      this.#remote.kill(this.resolveId(actorId), noRestart);
+  kill(actorId: string, noRestart: boolean, home?: string): void {
+    const id = this.resolveId(actorId);
+    const claim = this.#claims.get(id);
+    if (claim !== undefined) {
+      claim.kill = noRestart;
+      return;
+    }
+    if (this.#viaRemote(-1, id, home, "Actor")) {
+      this.#remote.kill(id, noRestart);
       return;
     }
     const rec = this.#resolve(actorId);
@@ -566,21 +709,19 @@ export class ActorManager {
     } else this.#lost(rec, why);
   }
 
-  lookup(name: string, namespace: string): ActorHandleState | undefined {
-    const entry = this.#head.lookupName(namespace, name);
+  /** The handle of the actor named `name`, from the head's table (asked over the link when elsewhere). */
+  async lookup(name: string, namespace: string): Promise<ActorHandleState | undefined> {
+    const at = this.#names.elsewhere();
+    if (at !== undefined) return this.#names.lookupThere(at, name, namespace);
+    const entry = this.#names.entry(namespace, name);
     if (entry === undefined) return undefined;
+    if (entry.state !== undefined)
+      return this.#holderAlive(entry) ? { ...entry.state, name, namespace } : undefined;
     const rec = this.#actors.get(entry.actorId);
     const spec =
       rec === undefined ? this.#remote.aliveSpec(entry.actorId) : rec.state === "DEAD" ? undefined : rec.spec;
     if (spec === undefined) return undefined;
-    return {
-      actorId: spec.actorId,
-      className: spec.cls.name,
-      methods: spec.methods,
-      generators: spec.generators,
-      name,
-      namespace,
-    };
+    return { ...handleState(spec, this.#ctx.nodeId), name, namespace };
   }
 
   #warnInfeasible(rec: ActorRecord): void {

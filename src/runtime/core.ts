@@ -288,6 +288,7 @@ export class Core {
     name: string,
     numReturns: number | "streaming",
     args: readonly unknown[],
+    home?: string,
   ): { taskId: string; refs: ObjectRef<unknown>[] } {
     const streaming = numReturns === "streaming";
     const n = streaming ? 0 : numReturns;
@@ -307,6 +308,7 @@ export class Core {
       numReturns: n,
       name,
       ...(streaming ? { streaming } : {}),
+      ...(home === undefined ? {} : { home }),
     });
     for (const t of packed.temps) t[Symbol.dispose]();
     const refs: ObjectRef<unknown>[] = [];

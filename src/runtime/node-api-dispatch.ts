@@ -6,7 +6,7 @@
  */
 import type { PlacementGroupSpec } from "../placement/pg-types.ts";
 import type { CallerId, NodeApi } from "./node-api.ts";
-import type { ActorCallSpec, ActorSpec, Payload, TaskSpec } from "./protocol.ts";
+import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskSpec } from "./protocol.ts";
 
 type Cast = (api: NodeApi, caller: CallerId, a: readonly unknown[]) => void;
 type Call = (api: NodeApi, caller: CallerId, a: readonly unknown[]) => Promise<unknown>;
@@ -56,6 +56,19 @@ const groupSpec = (v: unknown): PlacementGroupSpec => {
   return s as PlacementGroupSpec;
 };
 
+/** An actor handle's state: its id, class name, method names and home node checked. */
+const handle = (v: unknown): ActorHandleState => {
+  const o = v as Record<string, unknown> | null;
+  if (o === null || typeof o !== "object")
+    throw new TypeError("Bad request: state must be an actor handle state");
+  str(o.actorId, "state.actorId");
+  str(o.className, "state.className");
+  str(o.home, "state.home");
+  strs(o.methods, "state.methods");
+  strs(o.generators ?? [], "state.generators");
+  return o as ActorHandleState;
+};
+
 /** Methods that answer nothing (fire and forget). */
 const CASTS: Record<string, Cast> = {
   submitTask: (api, c, a) => api.submitTask(c, a[0] as TaskSpec),
@@ -67,7 +80,10 @@ const CASTS: Record<string, Cast> = {
   borrowObjects: (api, c, a) => api.borrowObjects(c, strs(a[0], "ids"), str(a[1], "owner")),
   unpin: (api, c, a) => api.unpin(c, str(a[0], "id")),
   cancel: (api, c, a) => api.cancel(c, str(a[0], "object id"), a[1] === true, a[2] !== false),
-  killActor: (api, c, a) => api.killActor(c, str(a[0], "actor id"), a[1] !== false),
+  releaseActorName: (api, c, a) =>
+    api.releaseActorName(c, str(a[0], "namespace"), str(a[1], "name"), str(a[2], "actor id")),
+  killActor: (api, c, a) =>
+    api.killActor(c, str(a[0], "actor id"), a[1] !== false, a[2] == null ? undefined : str(a[2], "home")),
   freeObjects: (api, c, a) => api.freeObjects(c, strs(a[0], "ids")),
   dropStream: (api, c, a) => api.dropStream(c, str(a[0], "task id")),
   createPlacementGroup: (api, c, a) => api.createPlacementGroup(c, a[0] as PlacementGroupSpec),
@@ -81,6 +97,8 @@ const CALLS: Record<string, Call> = {
     api.waitObjects(c, strs(a[0], "ids"), optNum(a[1], "numReturns") ?? 1, optNum(a[2], "timeoutMs")),
   getNamedActor: (api, _c, a) => api.getNamedActor(str(a[0], "name"), str(a[1], "namespace")),
   actorDeath: (api, c, a) => api.actorDeath(c, str(a[0], "actor id")),
+  claimActorName: (api, c, a) =>
+    api.claimActorName(c, str(a[0], "namespace"), str(a[1], "name"), a[2] === true, handle(a[3])),
   streamNext: (api, c, a) => api.streamNext(c, str(a[0], "task id"), optNum(a[1], "index") ?? 0),
   waitPlacementGroup: (api, _c, a) =>
     api.waitPlacementGroup(str(a[0], "placement group id"), optNum(a[1], "timeoutMs")),

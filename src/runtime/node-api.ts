@@ -45,8 +45,22 @@ export interface NodeApi {
   /** A caller stopped reading a zero-copy view of a shm object. */
   unpin(caller: CallerId, id: string): void;
   cancel(caller: CallerId, objectId: string, force: boolean, recursive: boolean): void;
-  killActor(caller: CallerId, actorId: string, noRestart: boolean): void;
+  /** `home`: the node holding the actor's record, when the caller's node may not know it. */
+  killActor(caller: CallerId, actorId: string, noRestart: boolean, home?: string): void;
   getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined>;
+  /**
+   * Claims `name` in the head's table for an actor whose record is on another node (`state.home`);
+   * resolves with the holder when the name is taken. Served by the head's node.
+   */
+  claimActorName(
+    caller: CallerId,
+    namespace: string,
+    name: string,
+    detached: boolean,
+    state: ActorHandleState,
+  ): Promise<{ actorId: string; home: string } | undefined>;
+  /** Releases a name claimed with `claimActorName` (its actor died). */
+  releaseActorName(caller: CallerId, namespace: string, name: string, actorId: string): void;
   /**
    * Resolves with an actor's death (its error frame) once it is dead for good: how the node that
    * placed an actor on this one learns that it died by itself.

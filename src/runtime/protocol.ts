@@ -83,6 +83,11 @@ export interface ActorCallSpec {
   readonly name: string;
   /** A generator method: its values arrive as stream items, as a generator task's do. */
   readonly streaming?: boolean;
+  /**
+   * The node holding the actor's record (from its handle): a node that does not know the actor
+   * passes the call on there.
+   */
+  readonly home?: string;
 }
 
 /** What a caller needs to rebuild an actor handle anywhere (its serialized state). */
@@ -94,6 +99,8 @@ export interface ActorHandleState {
   readonly generators?: readonly string[];
   readonly name?: string;
   readonly namespace?: string;
+  /** The node holding the actor's record, where calls from nodes that do not know it go. */
+  readonly home?: string;
   [key: string]: unknown;
 }
 

@@ -12,6 +12,9 @@
  * (calls in flight sent again under `maxTaskRetries`), else kills it: its calls fail with
  * ActorDiedError caused by NodeDiedError. An actor that dies by itself there is learnt of through
  * `actorDeath`, so its name is released.
+ *
+ * A proxy record (`proxy`) stands for an actor this node knows only from a handle: its calls go to
+ * the node holding the actor's record (the handle's home) the same way, and that node does the rest.
  */
 import { ActorDiedError, NodeDiedError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { RemoteLink } from "../scheduler/cluster-view.ts";
@@ -43,6 +46,11 @@ interface RemoteActor {
   nodeId: string;
   /** Who created it (its driver's caller id): a non-detached actor dies with it. */
   readonly creator: CallerId;
+  /**
+   * Only a way to its record: the actor is known here from its handle alone, and `nodeId` is the
+   * node holding its record (its home), which places and restarts it.
+   */
+  readonly proxy: boolean;
   state: "PENDING" | "ALIVE" | "RESTARTING" | "DEAD" | "MOVED";
   link: RemoteLink | undefined;
   deps: number;
@@ -115,6 +123,7 @@ export class RemoteActors {
       spec,
       nodeId,
       creator,
+      proxy: false,
       state: "PENDING",
       link: undefined,
       deps: 0,
@@ -145,6 +154,47 @@ export class RemoteActors {
       });
     }
     if (rec.deps === 0) void this.#start(rec);
+  }
+
+  /**
+   * Passes calls for `actorId`, which this node does not know, to `home`, the node holding its
+   * record (from the caller's handle). The proxy dies when `home` is gone or the actor is killed.
+   */
+  proxy(actorId: string, home: string, className: string): void {
+    if (this.#actors.has(actorId)) return;
+    const rec: RemoteActor = {
+      spec: proxySpec(actorId, className),
+      nodeId: home,
+      creator: -1,
+      proxy: true,
+      state: "PENDING",
+      link: undefined,
+      deps: 0,
+      restarts: 0,
+      death: undefined,
+      queue: [],
+      inflight: new Map(),
+    };
+    this.#actors.set(actorId, rec);
+    void this.#openProxy(rec);
+  }
+
+  async #openProxy(rec: RemoteActor): Promise<void> {
+    let link: RemoteLink;
+    try {
+      const cluster = this.#ctx.cluster;
+      if (cluster === undefined) throw new RaytsError("this node has no view of the cluster");
+      link = await cluster.link(rec.nodeId);
+      if (link.closed) throw new RaytsError("its connection closed");
+    } catch (err) {
+      this.#nodeLost(rec, err instanceof Error ? err.message : String(err));
+      return;
+    }
+    if (rec.state !== "PENDING") return;
+    rec.link = link;
+    rec.state = "ALIVE";
+    link.onClose((reason) => this.#linkLost(rec, link, reason));
+    this.#pump(rec);
   }
 
   async #start(rec: RemoteActor): Promise<void> {
@@ -246,6 +296,18 @@ export class RemoteActors {
     const name = spec.cls.name;
     const gone = rec.nodeId;
     const cause = new NodeDiedError(`Node ${gone} died: ${reason}`);
+    if (rec.proxy) {
+      this.#die(
+        rec,
+        ctx.errorPayload(
+          new ActorDiedError(
+            `Actor ${name} (${spec.actorId}) cannot be reached: node ${gone}, which holds its record, is gone (${reason})`,
+            { cause },
+          ),
+        ),
+      );
+      return;
+    }
     const max = spec.opts.maxRestarts;
     const sched = spec.opts.scheduling as unknown;
     const pinned =
@@ -355,17 +417,10 @@ export class RemoteActors {
     return ids;
   }
 
-  submitCall(caller: CallerId, actorId: string, spec: ActorCallSpec): void {
+  /** A call of one of these actors; its returns are expected here already (`returnIds`). */
+  submitCall(actorId: string, spec: ActorCallSpec, returnIds: readonly string[]): void {
     const ctx = this.#ctx;
     const rec = this.#actors.get(actorId) as RemoteActor;
-    const returnIds: string[] = [];
-    for (let i = 1; i <= spec.numReturns; i++) {
-      const id = objectIdFor(spec.taskId, i);
-      returnIds.push(id);
-      ctx.store.expect(id);
-      ctx.holdFor(caller, id);
-    }
-    if (spec.streaming === true) ctx.streams.open(spec.taskId, caller);
     const call: RemoteCall = {
       spec: spec.actorId === actorId ? spec : { ...spec, actorId },
       returnIds,
@@ -521,7 +576,14 @@ export class RemoteActors {
     if (rec === undefined || rec.state === "DEAD") return;
     const link = rec.link;
     if (link !== undefined && !link.closed) link.api.killActor(link.caller, actorId, noRestart);
-    if (noRestart || link === undefined) {
+    else if (rec.proxy) {
+      // (its link is still opening: the kill goes out once it is open)
+      void this.#ctx.cluster
+        ?.link(rec.nodeId)
+        .then((l) => l.api.killActor(l.caller, actorId, noRestart))
+        .catch(() => {});
+    }
+    if (noRestart || (link === undefined && !rec.proxy)) {
       this.#die(rec, this.#ctx.errorPayload(new ActorDiedError(`Actor ${rec.spec.cls.name} died: ${why}`)));
     }
   }
@@ -566,4 +628,25 @@ export class RemoteActors {
   closeAll(): void {
     this.#actors.clear();
   }
+}
+
+/** What a proxy knows of its actor: its id and class name (it never creates or restarts it). */
+function proxySpec(actorId: string, className: string): ActorSpec {
+  return {
+    actorId,
+    cls: { id: "", module: undefined, source: "", name: className, kind: "class", generator: false },
+    args: { t: 0, bytes: new Uint8Array(0) },
+    argRefs: [],
+    contained: [],
+    opts: {
+      maxRestarts: 0,
+      maxTaskRetries: 0,
+      lifetime: "detached",
+      scheduling: "DEFAULT",
+    } as unknown as ActorSpec["opts"],
+    methods: [],
+    generators: [],
+    namespace: "",
+    env: undefined,
+  };
 }

@@ -62,12 +62,31 @@ export abstract class RemoteNodeApi implements NodeApi {
   cancel(_c: CallerId, objectId: string, force: boolean, recursive: boolean): void {
     this.cast("cancel", [objectId, force, recursive]);
   }
-  killActor(_c: CallerId, actorId: string, noRestart: boolean): void {
-    this.cast("killActor", [actorId, noRestart]);
+  killActor(_c: CallerId, actorId: string, noRestart: boolean, home?: string): void {
+    this.cast("killActor", home === undefined ? [actorId, noRestart] : [actorId, noRestart, home]);
   }
   /** `undefined` may arrive as `null` through msgpack. */
   async getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined> {
     return (await this.call<ActorHandleState | null>("getNamedActor", [name, namespace])) ?? undefined;
+  }
+  async claimActorName(
+    _c: CallerId,
+    namespace: string,
+    name: string,
+    detached: boolean,
+    state: ActorHandleState,
+  ): Promise<{ actorId: string; home: string } | undefined> {
+    return (
+      (await this.call<{ actorId: string; home: string } | null>("claimActorName", [
+        namespace,
+        name,
+        detached,
+        state,
+      ])) ?? undefined
+    );
+  }
+  releaseActorName(_c: CallerId, namespace: string, name: string, actorId: string): void {
+    this.cast("releaseActorName", [namespace, name, actorId]);
   }
   actorDeath(_c: CallerId, actorId: string): Promise<Payload> {
     return this.call("actorDeath", [actorId]);

@@ -125,7 +125,16 @@ class ActorClassImpl {
     const { actorId, namespace } = core.createActor(this.#desc, this.#job.opts, this.#methods, args, env);
     const { methods, generators } = this.#methods;
     return makeActorHandle(
-      { actorId, className: this.#desc.name, methods, generators, name: this.#opts.name, namespace },
+      {
+        actorId,
+        className: this.#desc.name,
+        methods,
+        generators,
+        name: this.#opts.name,
+        namespace,
+        // The node that holds the record: calls from nodes that do not know the actor go there.
+        home: core.api.nodeId,
+      },
       core,
     );
   }

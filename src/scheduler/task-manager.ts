@@ -502,7 +502,8 @@ export class TaskManager {
         w.yielding = true;
         w.send({ t: "yield" });
       }
-      this.schedule();
+      // The lent CPU may place a waiting actor too (a task that creates an actor and waits for it).
+      this.#ctx.resourcesFreed();
     }
   }
 

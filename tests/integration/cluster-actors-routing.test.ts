@@ -1,0 +1,45 @@
+/**
+ * Actors callable from every node: a real head and two nodes on port 0. A task on node B calls an
+ * actor on the head's node and one on node C through the handles it was given (its node passes the
+ * calls to the node holding each actor's record) and through `getActor` (names live in the head's
+ * table), creates a named actor that the driver then finds, and kills one by its handle.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { resolve } from "node:path";
+import { startCluster } from "../cluster-harness.ts";
+
+setDefaultTimeout(120_000);
+
+const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-actors-routing-job.ts");
+
+describe("actors called from any node", () => {
+  test("a task on node B calls actors on the head's node and on node C by handle and by name, creates one and kills one", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const b = await cluster.addNode({ numCpus: 1 });
+    const c = await cluster.addNode({ numCpus: 1 });
+    await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3);
+    const head = (await cluster.status()).nodes.find((n) => n.isHead)!;
+    const out = await cluster.rayts([
+      "--address",
+      cluster.address,
+      "--token",
+      cluster.token,
+      JOB,
+      b.nodeId,
+      c.nodeId,
+    ]);
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+    expect(JSON.parse(line!.slice("REPORT ".length))).toEqual({
+      headWhere: head.nodeId,
+      here: b.nodeId,
+      byHandle: [1, 1, head.nodeId, c.nodeId],
+      byName: [2, 2],
+      mineWhere: b.nodeId,
+      headCount: 3,
+      mine: [b.nodeId, 2],
+      afterKill: "ActorDiedError",
+    });
+  });
+});
