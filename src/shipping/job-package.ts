@@ -60,25 +60,30 @@ function mib(bytes: number): string {
 }
 
 /**
- * Lists and hashes the package at `root`. Over {@link PACKAGE_MAX_BYTES} it throws a RaytsError
- * saying how to make it smaller; over {@link PACKAGE_WARN_BYTES} it calls `warn`.
+ * Lists and hashes the package at `root` (leaving out what `excluded` names, by default
+ * {@link packageExcludes}). Over `limits.max` ({@link PACKAGE_MAX_BYTES}) it throws a RaytsError
+ * saying how to make it smaller; over `limits.warn` ({@link PACKAGE_WARN_BYTES}) it calls `warn`.
  */
 export function scanPackage(
   root: string,
   warn: (line: string) => void = () => {},
   excluded?: Excluder,
+  limits: { readonly warn: number; readonly max: number } = {
+    warn: PACKAGE_WARN_BYTES,
+    max: PACKAGE_MAX_BYTES,
+  },
 ): ScannedPackage {
   const dir = resolve(root);
   const files = listFiles(dir, excluded ?? packageExcludes(dir));
   let size = 0;
   for (const f of files) size += statSync(join(dir, f)).size;
   const fix = `add what the job does not need to ${join(dir, ".gitignore")}, or point init({ runtimeEnv: { workingDir } }) at a smaller directory`;
-  if (size > PACKAGE_MAX_BYTES) {
+  if (size > limits.max) {
     throw new RaytsError(
-      `The job's package ${dir} holds ${mib(size)} in ${files.length} files, more than the ${mib(PACKAGE_MAX_BYTES)} limit; ${fix}`,
+      `The job's package ${dir} holds ${mib(size)} in ${files.length} files, more than the ${mib(limits.max)} limit; ${fix}`,
     );
   }
-  if (size > PACKAGE_WARN_BYTES) {
+  if (size > limits.warn) {
     warn(
       `rayts: warning: the job's package ${dir} holds ${mib(size)}; every node fetches it once. To ship less, ${fix}`,
     );
