@@ -13,12 +13,13 @@
  */
 import { deserialize, readFrame } from "../serialize/codec.ts";
 import type { JobPackageRef } from "../shipping/job-package.ts";
+import { needsShipping, type ShipTarget, shipOptions } from "../shipping/ship-env.ts";
 import type { Message } from "../transport/message.ts";
 import { pullObjectBytes, pushObject } from "../transport/object-pull.ts";
 import type { Peer } from "../transport/peer.ts";
 import { keptAlive } from "./keep-alive.ts";
 import type { CallerId } from "./node-api.ts";
-import type { ObjectValue, Payload } from "./protocol.ts";
+import type { ActorSpec, ObjectValue, Payload, TaskSpec } from "./protocol.ts";
 import { RemoteNodeApi } from "./remote-node-api.ts";
 
 /** A call's reply: the value, or the error's frame. */
@@ -72,6 +73,7 @@ export class PeerLink extends RemoteNodeApi {
   #pending = 0;
   /** Pushes in flight: later messages are sent after it settles. */
   #chain: Promise<void> | undefined;
+  #target: ShipTarget | undefined;
   #chained = 0;
 
   constructor(peer: Peer, nodeId: string, shmHeaderAddress: number, http?: HttpObjects) {
@@ -99,6 +101,35 @@ export class PeerLink extends RemoteNodeApi {
       },
     );
     this.#after(pushed, (p) => this.#peer.send({ t: DRIVER_CAST, m: "putObject", a: [id, p, contained] }));
+  }
+
+  override submitTask(c: CallerId, spec: TaskSpec): void {
+    if (this.#http === undefined || !needsShipping(spec.opts.runtimeEnv)) super.submitTask(c, spec);
+    else
+      this.#after(this.#shipped(spec), (s) => this.#peer.send({ t: DRIVER_CAST, m: "submitTask", a: [s] }));
+  }
+
+  override createActor(c: CallerId, spec: ActorSpec): void {
+    if (this.#http === undefined || !needsShipping(spec.opts.runtimeEnv)) super.createActor(c, spec);
+    else
+      this.#after(this.#shipped(spec), (s) => this.#peer.send({ t: DRIVER_CAST, m: "createActor", a: [s] }));
+  }
+
+  /**
+   * A driver on another machine ships the paths its work's runtime environment names to the node
+   * (see `shipping/ship-env.ts`); when that fails the work goes as it is, and the node's build
+   * reports the missing path.
+   */
+  #shipped<S extends TaskSpec | ActorSpec>(spec: S): Promise<S> {
+    const http = this.#http as HttpObjects;
+    this.#target ??= { nodeId: this.nodeId, address: http.address, token: http.token, api: this };
+    return shipOptions(this.#target, spec.opts).then(
+      (opts) => ({ ...spec, opts }),
+      (err: unknown) => {
+        process.stderr.write(`rayts: warning: ${err instanceof Error ? err.message : String(err)}\n`);
+        return spec;
+      },
+    );
   }
 
   override async getObjects(

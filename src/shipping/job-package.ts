@@ -124,6 +124,7 @@ export async function uploadJobPackage(
   address: string,
   token: string,
   pkg: ScannedPackage,
+  what = `the job's package ${pkg.root}`,
 ): Promise<boolean> {
   if (await holds(address, token, pkg.hash)) return false;
   const out = join(
@@ -132,7 +133,7 @@ export async function uploadJobPackage(
   );
   try {
     await archivePackage(pkg, out);
-    await putArchive(address, token, pkg.hash, out, `the job's package ${pkg.root}`);
+    await putArchive(address, token, pkg.hash, out, what);
     return true;
   } finally {
     rmSync(out, { force: true });

@@ -15,13 +15,21 @@ import { readFileSync, statSync } from "node:fs";
 import { basename, isAbsolute, resolve } from "node:path";
 import { RuntimeEnvSetupError } from "../errors.ts";
 import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
+import type { ShipRequest } from "../runtime/peer-link.ts";
 import { isLocalSpec } from "../runtime-env/build-env.ts";
 import { compileExcludes } from "../runtime-env/excludes.ts";
-import type { RemoteLink } from "../scheduler/cluster-view.ts";
 import { holds, putArchive, scanPackage, uploadJobPackage } from "./job-package.ts";
 
-/** Shipped environments per link, by the environment's options (its JSON). */
-const shipped = new WeakMap<RemoteLink, Map<string, Promise<CompiledRuntimeEnv>>>();
+/** Where an environment is shipped: another node's port and its `ship` request (a link, or a driver's). */
+export interface ShipTarget {
+  readonly nodeId: string;
+  readonly address: string;
+  readonly token: string;
+  readonly api: { ship(what: ShipRequest): Promise<string> };
+}
+
+/** Shipped environments per target, by the environment's options (its JSON). */
+const shipped = new WeakMap<ShipTarget, Map<string, Promise<CompiledRuntimeEnv>>>();
 
 /**
  * `opts` as the other node behind `link` can run them: the same object when its runtime environment
@@ -29,11 +37,11 @@ const shipped = new WeakMap<RemoteLink, Map<string, Promise<CompiledRuntimeEnv>>
  * RuntimeEnvSetupError when a path cannot be read or shipped.
  */
 export async function shipOptions<T extends { readonly runtimeEnv: CompiledRuntimeEnv | undefined }>(
-  link: RemoteLink,
+  link: ShipTarget,
   opts: T,
 ): Promise<T> {
   const env = opts.runtimeEnv;
-  if (env === undefined || !needsShipping(env)) return opts;
+  if (!needsShipping(env)) return opts;
   let byEnv = shipped.get(link);
   if (byEnv === undefined) {
     byEnv = new Map();
@@ -50,11 +58,12 @@ export async function shipOptions<T extends { readonly runtimeEnv: CompiledRunti
   return { ...opts, runtimeEnv: await p };
 }
 
-function needsShipping(env: CompiledRuntimeEnv): boolean {
-  return env.workingDir !== undefined || (env.packages ?? []).some(isLocalSpec);
+/** Whether `env` names local paths (a working directory, package tarballs) another node needs. */
+export function needsShipping(env: CompiledRuntimeEnv | undefined): env is CompiledRuntimeEnv {
+  return env !== undefined && (env.workingDir !== undefined || (env.packages ?? []).some(isLocalSpec));
 }
 
-async function shipEnv(link: RemoteLink, env: CompiledRuntimeEnv): Promise<CompiledRuntimeEnv> {
+async function shipEnv(link: ShipTarget, env: CompiledRuntimeEnv): Promise<CompiledRuntimeEnv> {
   try {
     const workingDir = env.workingDir === undefined ? undefined : await shipWorkingDir(link, env);
     const packages =
@@ -70,7 +79,7 @@ async function shipEnv(link: RemoteLink, env: CompiledRuntimeEnv): Promise<Compi
   }
 }
 
-async function shipWorkingDir(link: RemoteLink, env: CompiledRuntimeEnv): Promise<string> {
+async function shipWorkingDir(link: ShipTarget, env: CompiledRuntimeEnv): Promise<string> {
   const given = env.workingDir as string;
   const path = resolve(given);
   let isDir: boolean;
@@ -87,12 +96,12 @@ async function shipWorkingDir(link: RemoteLink, env: CompiledRuntimeEnv): Promis
     (line) => process.stderr.write(`${line}\n`),
     compileExcludes(env.excludes ?? []),
   );
-  await uploadJobPackage(link.address, link.token, pkg);
+  await uploadJobPackage(link.address, link.token, pkg, `the working directory ${pkg.root}`);
   return link.api.ship({ kind: "dir", hash: pkg.hash, root: pkg.root, size: pkg.size });
 }
 
 /** Ships one file (an archive, a package tarball) under its own name; its path on the other node. */
-async function shipFile(link: RemoteLink, spec: string): Promise<string> {
+async function shipFile(link: ShipTarget, spec: string): Promise<string> {
   const path = resolve(spec.replace(/^file:/, ""));
   let bytes: Uint8Array;
   try {

@@ -3,7 +3,8 @@
  * an environment cache of its own. A task and an actor pinned to that node with a `workingDir`
  * (relative to the driver's directory), `excludes`, a local package tarball and `envVars` run there
  * in the shipped copy: cwd, files, modules, the package by bare name, the variables. The same
- * environment is built once there. A tarball the installer rejects fails the task's `get` with
+ * environment is built once there. A driver that cannot attach the head's shared memory (as on
+ * another machine) ships its environments' paths itself. A tarball the installer rejects fails the task's `get` with
  * `RuntimeEnvSetupError` carrying the installer's message. No registry: packages are local tarballs.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
@@ -49,6 +50,9 @@ if (mode === "ok") {
   const actor = ProberActor.options({ runtimeEnv: env, scheduling }).remote();
   const fromActor = await get(actor.look.remote());
   console.log("REPORT " + JSON.stringify({ task, again, fromActor }));
+} else if (mode === "head") {
+  const task = await get(probe.options({ runtimeEnv: env }).remote());
+  console.log("REPORT " + JSON.stringify({ task }));
 } else if (mode === "bad") {
   try {
     await get(probe.options({ runtimeEnv: { packages: ["./broken.tgz"] }, scheduling }).remote());
@@ -162,5 +166,29 @@ describe("runtime environments on a second node", () => {
     expect(r.message).toContain("Installing");
     expect(r.message).toContain("broken.tgz");
     expect(lines(join(cache, "builds.log"))).toHaveLength(0);
+  });
+
+  test("a driver on another machine ships its environment's working directory and package to the head's node and on to a second node", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const proj = makeProject(join(cluster.dir.path, "work"));
+    const cache = join(cluster.dir.path, "node-b-cache");
+    const nodeId = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), cache);
+    const remote = { cwd: proj, timeoutMs: 150_000, env: { RAYTS_SHM_ATTACH: "never" } };
+    const address = ["--address", cluster.address, "--token", cluster.token, join(proj, "job.ts")];
+    const onHead = reportOf(await cluster.rayts([...address, "head"], remote)).task;
+    expect(onHead.node).not.toBe(nodeId);
+    expect(onHead.cwd.startsWith(proj)).toBe(false);
+    expect(onHead.data).toBe("hello from app");
+    expect(onHead.hasLog).toBe(false);
+    expect(onHead.answer).toBe(42);
+    expect(onHead.shipVar).toBe("shipped");
+    // The driver uploaded both to the head (the head did not read the driver's directory).
+    expect(cluster.head.stderr).toContain(`the working directory ${join(proj, "app")}`);
+    expect(cluster.head.stderr).toContain(`file ${join(proj, "envpkg.tgz")}`);
+    const { task } = reportOf(await cluster.rayts([...address, "ok", nodeId], remote));
+    expect(task.node).toBe(nodeId);
+    expect(task.cwd.startsWith(`${cache}/`)).toBe(true);
+    expect(task.data).toBe("hello from app");
+    expect(task.answer).toBe(42);
   });
 });
