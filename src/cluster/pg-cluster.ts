@@ -66,8 +66,8 @@ class ClusterNodes implements NodeSource {
     const out: PlacementNode[] = [
       {
         nodeId: node.nodeId,
-        total: node.resources.total(),
-        available: node.resources.available(),
+        total: (names) => node.resources.totalOf(names),
+        available: (names) => node.resources.availableOf(names),
         port: node.placementGroups.port,
       },
     ];
@@ -77,18 +77,21 @@ class ClusterNodes implements NodeSource {
         port = new LinkPort(this.#links, n.nodeId);
         this.#ports.set(n.nodeId, port);
       }
+      const answered = this.#answered.get(n.nodeId);
       out.push({
         nodeId: n.nodeId,
-        total: n.total,
-        available: this.#answered.get(n.nodeId) ?? n.available,
+        total: () => n.total,
+        available: () => (answered === undefined ? n.available : { ...n.available, ...answered }),
         port,
       });
     }
     return out;
   }
 
+  /** Answers cover the group's resources only: they are laid over the node's last report. */
   observed(nodeId: string, available: Readonly<Record<string, number>>): void {
-    if (nodeId !== this.selfId) this.#answered.set(nodeId, available);
+    if (nodeId === this.selfId) return;
+    this.#answered.set(nodeId, { ...this.#answered.get(nodeId), ...available });
   }
 
   /**
@@ -99,10 +102,11 @@ class ClusterNodes implements NodeSource {
   reported(nodeId: string, available: Readonly<Record<string, number>>): boolean {
     const key = JSON.stringify(available);
     const answered = this.#answered.get(nodeId);
-    const before = answered === undefined ? this.#reported.get(nodeId) : JSON.stringify(answered);
+    const before = this.#reported.get(nodeId);
     this.#reported.set(nodeId, key);
     this.#answered.delete(nodeId);
-    return key !== before;
+    // An answer seen since the last report may have changed what the coordinator believes.
+    return answered !== undefined || key !== before;
   }
 
   forget(nodeId: string): void {

@@ -13,11 +13,13 @@
  * after a node died may get its lost bundles placed beside the others).
  */
 import type { Allocation, NodeResources } from "../scheduler/node-resources.ts";
-import { type BundleReply, groupResources, type PlacementGroupSpec } from "./pg-types.ts";
+import { type BundleReply, bundleKeys, groupResources, type PlacementGroupSpec } from "./pg-types.ts";
 
 interface HostedBundle {
   readonly alloc: Allocation;
   committed: boolean;
+  /** The group resources it published (to take back the same on release). */
+  published: Record<string, number> | undefined;
 }
 
 interface Hosted {
@@ -56,12 +58,12 @@ export class BundleHost {
       const bundle = spec.bundles[i];
       if (bundle === undefined || h?.bundles.has(i) === true) {
         for (const [, a] of taken) this.#resources.release(a);
-        return this.#reply(false);
+        return this.#reply(false, spec);
       }
       const a = this.#resources.tryAcquire(bundle);
       if (a === undefined) {
         for (const [, t] of taken) this.#resources.release(t);
-        return this.#reply(false);
+        return this.#reply(false, spec);
       }
       taken.push([i, a]);
     }
@@ -70,8 +72,8 @@ export class BundleHost {
       hosted = { spec, bundles: new Map() };
       this.#hosted.set(spec.id, hosted);
     }
-    for (const [i, alloc] of taken) hosted.bundles.set(i, { alloc, committed: false });
-    return this.#reply(true);
+    for (const [i, alloc] of taken) hosted.bundles.set(i, { alloc, committed: false, published: undefined });
+    return this.#reply(true, spec);
   }
 
   /** Publishes prepared bundles to the group's work. */
@@ -86,10 +88,11 @@ export class BundleHost {
       }
       if (b.committed) continue;
       b.committed = true;
-      this.#resources.addResources(groupResources(h.spec.bundles[i] ?? {}, pgId, i));
+      b.published = groupResources(h.spec.bundles[i] ?? {}, pgId, i);
+      this.#resources.addResources(b.published);
     }
     if (all) this.#onCommitted();
-    return this.#reply(all);
+    return this.#reply(all, h?.spec);
   }
 
   /**
@@ -98,7 +101,7 @@ export class BundleHost {
    */
   release(pgId: string, indexes: readonly number[] | undefined): BundleReply {
     const h = this.#hosted.get(pgId);
-    if (h === undefined) return this.#reply(true);
+    if (h === undefined) return this.#reply(true, undefined);
     const which = indexes ?? [...h.bundles.keys()];
     const committed = which.some((i) => h.bundles.get(i)?.committed === true);
     if (committed && which.length === h.bundles.size) this.#evictor?.evictGroup(pgId);
@@ -106,12 +109,12 @@ export class BundleHost {
       const b = h.bundles.get(i);
       if (b === undefined) continue;
       h.bundles.delete(i);
-      if (b.committed) this.#resources.removeResources(groupResources(h.spec.bundles[i] ?? {}, pgId, i));
+      if (b.published !== undefined) this.#resources.removeResources(b.published);
       if (b.alloc.state !== "RELEASED") this.#resources.release(b.alloc);
     }
     if (h.bundles.size === 0) this.#hosted.delete(pgId);
     this.#onReleased();
-    return this.#reply(true);
+    return this.#reply(true, h.spec);
   }
 
   /** The spec of a group this node holds bundles of. */
@@ -153,7 +156,11 @@ export class BundleHost {
     return [...h.bundles].filter(([, b]) => b.committed).map(([i]) => i);
   }
 
-  #reply(ok: boolean): BundleReply {
-    return { ok, available: this.#resources.available() };
+  /** The answer, with what is free of the group's resources (not every resource: that grows). */
+  #reply(ok: boolean, spec: PlacementGroupSpec | undefined): BundleReply {
+    return {
+      ok,
+      available: spec === undefined ? {} : this.#resources.availableOf(bundleKeys(spec.bundles)),
+    };
   }
 }

@@ -26,6 +26,7 @@ import { choosePlacement } from "./pg-choose.ts";
 import type { GroupPlacement } from "./pg-demand.ts";
 import {
   type BundleReply,
+  bundleKeys,
   bundleResourceName,
   type PlacementGroupInfo,
   type PlacementGroupSpec,
@@ -42,8 +43,10 @@ export interface BundlePort {
 /** An alive node bundles may go to. */
 export interface PlacementNode {
   readonly nodeId: string;
-  readonly total: Readonly<Record<string, number>>;
-  readonly available: Readonly<Record<string, number>>;
+  /** The node's totals of `names` (at least those). */
+  total(names: readonly string[]): Readonly<Record<string, number>>;
+  /** What the node has free of `names` (at least those). */
+  available(names: readonly string[]): Readonly<Record<string, number>>;
   readonly port: BundlePort;
 }
 
@@ -55,7 +58,7 @@ export interface NodeSource {
   readonly clustered: boolean;
   /** The alive nodes, this one first. */
   nodes(): PlacementNode[];
-  /** A node's reply said what it has free now. */
+  /** A node's reply said what it has free now of some resources. */
   observed(nodeId: string, available: Readonly<Record<string, number>>): void;
 }
 
@@ -75,6 +78,18 @@ interface Group {
 }
 
 type Attempt = "placed" | "blocked" | "infeasible";
+
+/** A step's answer: at once from this node, later from another (undefined: it failed). */
+type Step = BundleReply | undefined | Promise<BundleReply | undefined>;
+
+/** Every answer, at once when each came at once (this node's bundles), else when the last came. */
+function all(
+  steps: readonly Step[],
+): Array<BundleReply | undefined> | Promise<Array<BundleReply | undefined>> {
+  return steps.some((s) => s instanceof Promise)
+    ? Promise.all(steps)
+    : (steps as Array<BundleReply | undefined>);
+}
 
 export class PgCoordinator {
   #source: NodeSource;
@@ -147,14 +162,16 @@ export class PgCoordinator {
     g.where.fill(undefined);
     g.onPlaced.length = 0;
     const ports = new Map(this.#source.nodes().map((n) => [n.nodeId, n.port]));
-    const released: Array<Promise<unknown>> = [];
+    const released: Array<Step> = [];
     for (const nodeId of byNode.keys()) {
       const port = ports.get(nodeId);
       if (port !== undefined) released.push(this.#call(nodeId, () => port.release(pgId, undefined)));
     }
     for (const w of g.waiters.splice(0)) w(false);
     // Once the nodes answered (with what they have free now), waiting groups may fit.
-    void Promise.all(released).then(() => this.kick());
+    const answered = all(released);
+    if (answered instanceof Promise) void answered.then(() => this.kick());
+    else this.kick();
   }
 
   /** Removes the groups `caller` (a driver that went away) created, except detached ones. */
@@ -235,12 +252,13 @@ export class PgCoordinator {
       return "placed";
     }
     const nodes = this.#source.nodes().filter((n) => !this.#deadNodes.has(n.nodeId));
+    const keys = bundleKeys(spec.bundles);
     const plan = choosePlacement(
       spec.strategy,
       spec.bundles,
       missing,
       g.where,
-      nodes.map((n) => ({ nodeId: n.nodeId, free: n.available })),
+      nodes.map((n) => ({ nodeId: n.nodeId, free: n.available(keys) })),
     );
     if (plan === undefined) {
       const feasible = choosePlacement(
@@ -248,7 +266,7 @@ export class PgCoordinator {
         spec.bundles,
         missing,
         g.where,
-        nodes.map((n) => ({ nodeId: n.nodeId, free: n.total })),
+        nodes.map((n) => ({ nodeId: n.nodeId, free: n.total(keys) })),
       );
       return feasible === undefined ? "infeasible" : "blocked";
     }
@@ -259,17 +277,17 @@ export class PgCoordinator {
       port: ports.get(nodeId) as BundlePort,
     }));
     // Phase 1: every chosen node takes its bundles' resources.
-    const prepared = await Promise.all(
-      steps.map((s) => this.#call(s.nodeId, () => s.port.prepare(spec, s.indexes))),
-    );
+    const preparing = all(steps.map((s) => this.#call(s.nodeId, () => s.port.prepare(spec, s.indexes))));
+    const prepared = preparing instanceof Promise ? await preparing : preparing;
     const rollback = (ok: ReadonlyArray<BundleReply | undefined>) =>
-      Promise.all(
+      all(
         steps
           .filter((_, k) => ok[k]?.ok === true)
           .map((s) => this.#call(s.nodeId, () => s.port.release(spec.id, s.indexes))),
       );
     if (!prepared.every((r) => r?.ok === true) || this.#gone(g)) {
-      await rollback(prepared);
+      const undone = rollback(prepared);
+      if (undone instanceof Promise) await undone;
       if (this.#gone(g)) return "placed";
       // A node had less free than it last reported: try again once with what it answered.
       if (!this.#retried.has(g)) {
@@ -279,11 +297,11 @@ export class PgCoordinator {
       return "blocked";
     }
     // Phase 2: every node publishes its bundles.
-    const committed = await Promise.all(
-      steps.map((s) => this.#call(s.nodeId, () => s.port.commit(spec.id, s.indexes))),
-    );
+    const committing = all(steps.map((s) => this.#call(s.nodeId, () => s.port.commit(spec.id, s.indexes))));
+    const committed = committing instanceof Promise ? await committing : committing;
     if (!committed.every((r) => r?.ok === true) || this.#gone(g)) {
-      await rollback(prepared);
+      const undone = rollback(prepared);
+      if (undone instanceof Promise) await undone;
       return this.#gone(g) ? "placed" : "blocked";
     }
     for (const s of steps) for (const i of s.indexes) g.where[i] = s.nodeId;
@@ -313,11 +331,26 @@ export class PgCoordinator {
    * fails its unanswered steps at once (a hung node's connection may stay open), so placing never
    * waits on it.
    */
-  async #call(
+  #call(
     nodeId: string,
     step: () => BundleReply | Promise<BundleReply>,
-  ): Promise<BundleReply | undefined> {
+  ): BundleReply | undefined | Promise<BundleReply | undefined> {
     if (this.#deadNodes.has(nodeId)) return undefined;
+    let r: BundleReply | Promise<BundleReply>;
+    try {
+      r = step();
+    } catch {
+      return undefined;
+    }
+    // This node's own bundles answer at once: no promise, no turn of the event loop.
+    if (!(r instanceof Promise)) {
+      this.#source.observed(nodeId, r.available);
+      return r;
+    }
+    return this.#awaitStep(nodeId, r);
+  }
+
+  async #awaitStep(nodeId: string, answer: Promise<BundleReply>): Promise<BundleReply | undefined> {
     let stop: () => void = () => {};
     const died = new Promise<undefined>((resolve) => {
       stop = () => resolve(undefined);
@@ -329,7 +362,7 @@ export class PgCoordinator {
     }
     waiting.add(stop);
     try {
-      const r = await Promise.race([Promise.resolve().then(step), died]);
+      const r = await Promise.race([answer, died]);
       if (r !== undefined) this.#source.observed(nodeId, r.available);
       return r;
     } catch {
@@ -388,9 +421,12 @@ export class PgCoordinator {
       else if (!holders.includes(n)) holders.push(n);
     });
     if (holders.length === 0) return unplaced ? WAIT_FOR_GROUP : undefined;
-    const room = new Map(this.#source.nodes().map((n) => [n.nodeId, n.available]));
-    const hasRoom = (n: string) =>
-      Object.entries(demand).every(([k, v]) => (room.get(n)?.[bundleResourceName(k, p.pgId, -1)] ?? 0) >= v);
+    const wildcard = Object.keys(demand).map((k) => bundleResourceName(k, p.pgId, -1));
+    const room = new Map(this.#source.nodes().map((n) => [n.nodeId, n]));
+    const hasRoom = (n: string) => {
+      const free = room.get(n)?.available(wildcard) ?? {};
+      return Object.entries(demand).every(([k, v]) => (free[bundleResourceName(k, p.pgId, -1)] ?? 0) >= v);
+    };
     const ordered = holders.includes(self) ? [self, ...holders.filter((n) => n !== self)] : holders;
     const pick = ordered.find(hasRoom) ?? (ordered[0] as string);
     return pick === self ? undefined : pick;

@@ -46,7 +46,14 @@ export class PlacementGroupManager {
     this.coordinator = new PgCoordinator({
       selfId: nodeId,
       clustered: false,
-      nodes: () => [{ nodeId, total: resources.total(), available: resources.available(), port }],
+      nodes: () => [
+        {
+          nodeId,
+          total: (names) => resources.totalOf(names),
+          available: (names) => resources.availableOf(names),
+          port,
+        },
+      ],
       observed: () => {},
     });
     this.port = port;

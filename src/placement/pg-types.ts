@@ -54,8 +54,25 @@ export function groupResources(
   return out;
 }
 
-/** What a node answers to the coordinator's prepare, commit and release: its resources free now. */
+/**
+ * What a node answers to the coordinator's prepare, commit and release: what it has free now of the
+ * resources the group's bundles name (just those).
+ */
 export interface BundleReply {
   readonly ok: boolean;
   readonly available: Readonly<Record<string, number>>;
+}
+
+const keysOf = new WeakMap<object, readonly string[]>();
+
+/** The resource names a group's bundles ask for (computed once per bundle list). */
+export function bundleKeys(bundles: ReadonlyArray<Readonly<Record<string, number>>>): readonly string[] {
+  let keys = keysOf.get(bundles);
+  if (keys === undefined) {
+    const set = new Set<string>();
+    for (const b of bundles) for (const k of Object.keys(b)) set.add(k);
+    keys = [...set];
+    keysOf.set(bundles, keys);
+  }
+  return keys;
 }

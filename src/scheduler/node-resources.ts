@@ -4,6 +4,7 @@ import {
   GPU_INDEX,
   internedResourceCount,
   ResourceSet,
+  resourceIndex,
   resourceName,
   UNITS_PER_RESOURCE,
   unitScale,
@@ -262,6 +263,29 @@ export class NodeResources {
   /** The node's totals. */
   total(): Record<string, number> {
     return this.#record(this.#total);
+  }
+
+  /**
+   * Free amounts of just `names` now (0 for none or overdrawn): cheap however many resources the
+   * node has seen, for callers that ask often (placement groups).
+   */
+  availableOf(names: readonly string[]): Record<string, number> {
+    return this.#some(this.#avail, names);
+  }
+
+  /** The totals of just `names` (0 for unknown ones). */
+  totalOf(names: readonly string[]): Record<string, number> {
+    return this.#some(this.#total, names);
+  }
+
+  #some(table: Float64Array, names: readonly string[]): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const name of names) {
+      const i = resourceIndex(name);
+      const u = i < table.length ? (table[i] as number) : 0;
+      out[name] = u > 0 ? u / unitScale(i) : 0;
+    }
+    return out;
   }
 
   /** Free amounts now as a set (overdrawn resources count as zero). */
