@@ -46,11 +46,18 @@ async function waitForFile(path: string): Promise<string> {
 /** A head with 2 CPUs and `atHead`, node B with 1 CPU, node C with 4 CPUs and `atC`. */
 async function threeNodes() {
   const cluster = await startCluster({ numCpus: 2, headArgs: ["--resources", '{"atHead":1}'] });
-  const b = await cluster.addNode({ numCpus: 1 });
-  const c = await cluster.addNode({ numCpus: 4, resources: { atC: 1 } });
-  const status = await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3);
-  const head = status.nodes.find((n) => n.isHead)!.nodeId;
-  return { cluster, head, b: b.nodeId, c: c.nodeId, nodeC: c };
+  try {
+    const b = await cluster.addNode({ numCpus: 1 });
+    const c = await cluster.addNode({ numCpus: 4, resources: { atC: 1 } });
+    const status = await cluster.waitForStatus(
+      (s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3,
+    );
+    const head = status.nodes.find((n) => n.isHead)!.nodeId;
+    return { cluster, head, b: b.nodeId, c: c.nodeId, nodeC: c };
+  } catch (err) {
+    await cluster[Symbol.asyncDispose]();
+    throw err;
+  }
 }
 
 describe("work crosses nodes from every node", () => {
