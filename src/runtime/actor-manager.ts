@@ -5,72 +5,50 @@
  * On the head's node, an actor that belongs on another node is created there and its calls are
  * passed on (`remote-actors.ts`).
  */
-import { ActorDiedError, ActorUnschedulableError, RaytsError, TaskCancelledError } from "../errors.ts";
-import type { Head, NamedActorEntry } from "../head.ts";
-import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
+import { ActorDiedError, RaytsError, TaskCancelledError } from "../errors.ts";
+import type { Head } from "../head.ts";
+import { groupDemand } from "../placement/pg-demand.ts";
 import { needsHost } from "../runtime-env/env-key.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { ActorDeaths } from "./actor-deaths.ts";
-import { ActorNames, handleState, type NameHolder } from "./actor-names.ts";
-import { type ActorRecord, type ActorState, type CallRecord, newRecord } from "./actor-record.ts";
-import { objectIdFor } from "./ids.ts";
+import { ActorNames, type NameHolder } from "./actor-names.ts";
+import {
+  type ActorRecord,
+  type ActorState,
+  type CallRecord,
+  expectReturns,
+  newRecord,
+} from "./actor-record.ts";
 import type { CallerId } from "./node-api.ts";
-import { actorTarget } from "./place-actor.ts";
+import { actorPlacement, type Placement, warnInfeasible } from "./place-actor.ts";
 import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskResult } from "./protocol.ts";
 import { type AdoptedCall, RemoteActors } from "./remote-actors.ts";
-
-/** Where a new actor goes, and what placing it takes. */
-interface Placement {
-  readonly placementDemand: Readonly<Record<string, number>>;
-  readonly group: GroupPlacement | undefined;
-  readonly target: string | undefined;
-}
-
-/** Calls (and a kill) for a named actor whose name the head's table has not granted yet. */
-interface PendingClaim {
-  readonly calls: Array<[CallerId, ActorCallSpec, readonly string[]]>;
-  kill: boolean | undefined;
-}
-
-/** Expects a call's return objects for `caller` (and opens its stream): its returns' ids. */
-function expectReturns(ctx: NodeContext, caller: CallerId, spec: ActorCallSpec): string[] {
-  const returnIds: string[] = [];
-  for (let i = 1; i <= spec.numReturns; i++) {
-    const id = objectIdFor(spec.taskId, i);
-    returnIds.push(id);
-    ctx.store.expect(id);
-    ctx.holdFor(caller, id);
-  }
-  if (spec.streaming === true) ctx.streams.open(spec.taskId, caller);
-  return returnIds;
-}
-
-function nameTaken(spec: ActorSpec): RaytsError {
-  return new RaytsError(
-    `Actor name "${spec.opts.name}" is already taken in namespace "${spec.namespace}": pick another name, kill the existing actor, or pass getIfExists: true to reuse it`,
-  );
-}
 
 export class ActorManager {
   readonly #ctx: NodeContext;
   readonly #actors = new Map<string, ActorRecord>();
-  readonly #aliases = new Map<string, string>();
   readonly #waiting: ActorRecord[] = [];
   readonly #warned = new Set<string>();
   readonly #remote: RemoteActors;
   readonly #deaths: ActorDeaths;
   readonly #names: ActorNames;
-  /** Named actors created here while the head's table answers whether their name is free. */
-  readonly #claims = new Map<string, PendingClaim>();
-  /** Nodes holding the records of actors this node knows only by an alias (`getIfExists`). */
-  readonly #homes = new Map<string, string>();
 
   /** `headNode`: the head's node id, on the other nodes of a running cluster (names live there). */
   constructor(ctx: NodeContext, head: Head, headNode: () => string | undefined = () => undefined) {
     this.#ctx = ctx;
     this.#deaths = new ActorDeaths(ctx);
-    this.#names = new ActorNames(ctx, head, headNode);
+    this.#names = new ActorNames(ctx, head, headNode, {
+      build: (caller, spec) => this.#build(caller, spec, actorPlacement(this.#ctx, spec)),
+      failCreation: (spec, err) => this.failCreation(spec, err),
+      submit: (caller, spec, returnIds) => this.#submit(caller, spec, returnIds),
+      kill: (actorId, noRestart) => this.kill(actorId, noRestart),
+      aliveSpec: (actorId) => {
+        const rec = this.#actors.get(actorId);
+        if (rec === undefined) return this.#remote.aliveSpec(actorId);
+        return rec.state === "DEAD" ? undefined : rec.spec;
+      },
+    });
     this.#remote = new RemoteActors(ctx, {
       dead: (spec, death) => {
         this.#names.release(spec);
@@ -98,104 +76,18 @@ export class ActorManager {
 
   /** The real id behind an alias made by `getIfExists`. */
   resolveId(actorId: string): string {
-    return this.#aliases.get(actorId) ?? actorId;
+    return this.#names.resolveId(actorId);
   }
 
   #resolve(actorId: string): ActorRecord | undefined {
-    return this.#actors.get(this.#aliases.get(actorId) ?? actorId);
+    return this.#actors.get(this.#names.resolveId(actorId));
   }
 
   /** Creates an actor. Throws when its name is taken (and `getIfExists` is not set). */
   create(caller: CallerId, spec: ActorSpec): void {
-    const placed = this.#placement(spec);
-    const name = spec.opts.name;
-    if (name !== undefined) {
-      const at = this.#names.elsewhere();
-      if (at !== undefined) {
-        this.#claimThere(caller, spec, at);
-        return;
-      }
-      const detached = spec.opts.lifetime === "detached";
-      const taken = this.#names.claimHere(spec.namespace, name, { actorId: spec.actorId, detached }, (e) =>
-        this.#holderAlive(e),
-      );
-      if (taken !== undefined) {
-        if (!spec.opts.getIfExists) throw nameTaken(spec);
-        this.#alias(spec.actorId, taken);
-        return;
-      }
-    }
+    const placed = actorPlacement(this.#ctx, spec);
+    if (spec.opts.name !== undefined && !this.#names.claim(caller, spec)) return;
     this.#build(caller, spec, placed);
-  }
-
-  /** Where the actor goes (throws when it cannot be scheduled), with its demand rewritten into its group. */
-  #placement(spec: ActorSpec): Placement {
-    const group = groupOf(spec.opts.scheduling);
-    if (group !== undefined) {
-      const bad = checkGroupDemand(
-        this.#ctx.placementGroups,
-        `Actor ${spec.cls.name}`,
-        spec.opts.placementDemand,
-        group,
-      );
-      if (bad !== undefined) throw new ActorUnschedulableError(bad.message);
-    }
-    const placementDemand =
-      group === undefined ? spec.opts.placementDemand : groupDemand(spec.opts.placementDemand, group);
-    const target = actorTarget(this.#ctx, spec, placementDemand, group);
-    if (target instanceof Error) throw target;
-    return { placementDemand, group, target };
-  }
-
-  /**
-   * A named actor created on a node whose names live in the head's table: its calls and a `kill`
-   * wait here until the head's node answers whether the name is free.
-   */
-  #claimThere(caller: CallerId, spec: ActorSpec, at: string): void {
-    const pending: PendingClaim = { calls: [], kill: undefined };
-    this.#claims.set(spec.actorId, pending);
-    void this.#names.claimThere(spec, at).then(
-      (holder) => this.#claimed(caller, spec, pending, holder, undefined),
-      (err: unknown) => this.#claimed(caller, spec, pending, undefined, err),
-    );
-  }
-
-  #claimed(
-    caller: CallerId,
-    spec: ActorSpec,
-    pending: PendingClaim,
-    holder: NameHolder | undefined,
-    err: unknown,
-  ): void {
-    this.#claims.delete(spec.actorId);
-    if (err !== undefined) {
-      const why = err instanceof Error ? err.message : String(err);
-      this.failCreation(spec, new RaytsError(`its name could not be claimed in the head's table: ${why}`));
-    } else if (holder !== undefined) {
-      if (spec.opts.getIfExists) this.#alias(spec.actorId, holder);
-      else this.failCreation(spec, nameTaken(spec));
-    } else {
-      try {
-        this.#build(caller, spec, this.#placement(spec));
-      } catch (e) {
-        this.#names.release(spec);
-        this.failCreation(spec, e instanceof Error ? e : new Error(String(e)));
-      }
-    }
-    for (const [c, call, returnIds] of pending.calls) this.#submit(c, call, returnIds);
-    if (pending.kill !== undefined) this.kill(spec.actorId, pending.kill);
-  }
-
-  /** `actorId` names the actor `holder` (a `getIfExists` creation that found it). */
-  #alias(actorId: string, holder: NameHolder): void {
-    this.#aliases.set(actorId, holder.actorId);
-    if (holder.home !== this.#ctx.nodeId) this.#homes.set(holder.actorId, holder.home);
-  }
-
-  /** A name's holder is alive unless the node holding its record died. */
-  #holderAlive(entry: NamedActorEntry): boolean {
-    const home = entry.state?.home;
-    return home === undefined || this.#names.nodeAlive(home);
   }
 
   /** Claims a name in this process's `Head` for an actor recorded on another node (its `home`). */
@@ -205,8 +97,7 @@ export class ActorManager {
     detached: boolean,
     state: ActorHandleState,
   ): NameHolder | undefined {
-    const entry = { actorId: state.actorId, detached, state };
-    return this.#names.claimHere(namespace, name, entry, (e) => this.#holderAlive(e));
+    return this.#names.claimFor(namespace, name, detached, state);
   }
 
   /** Releases a name claimed with {@link claimFor} (its actor died on its node). */
@@ -249,7 +140,7 @@ export class ActorManager {
       });
     }
     if (group === undefined && !this.#ctx.resources.isFeasible(rec.placementDemand))
-      this.#warnInfeasible(rec);
+      warnInfeasible(this.#ctx, this.#warned, spec);
     if (rec.deps === 0) this.#place(rec);
   }
 
@@ -352,7 +243,7 @@ export class ActorManager {
 
   #submit(caller: CallerId, spec: ActorCallSpec, returnIds: readonly string[]): void {
     const actorId = this.resolveId(spec.actorId);
-    const claim = this.#claims.get(actorId);
+    const claim = this.#names.pending(actorId);
     if (claim !== undefined) {
       claim.calls.push([caller, spec, returnIds]);
       return;
@@ -413,7 +304,7 @@ export class ActorManager {
     const local = this.#actors.get(actorId);
     if (this.#remote.has(actorId)) return local === undefined || local.creator !== caller;
     if (local !== undefined) return false;
-    const at = this.#homes.get(actorId) ?? home;
+    const at = this.#names.homeOf(actorId) ?? home;
     if (at === undefined || at === this.#ctx.nodeId || this.#ctx.cluster === undefined) return false;
     this.#remote.proxy(actorId, at, className);
     return true;
@@ -689,7 +580,7 @@ export class ActorManager {
 
   kill(actorId: string, noRestart: boolean, home?: string): void {
     const id = this.resolveId(actorId);
-    const claim = this.#claims.get(id);
+    const claim = this.#names.pending(id);
     if (claim !== undefined) {
       claim.kill = noRestart;
       return;
@@ -710,28 +601,8 @@ export class ActorManager {
   }
 
   /** The handle of the actor named `name`, from the head's table (asked over the link when elsewhere). */
-  async lookup(name: string, namespace: string): Promise<ActorHandleState | undefined> {
-    const at = this.#names.elsewhere();
-    if (at !== undefined) return this.#names.lookupThere(at, name, namespace);
-    const entry = this.#names.entry(namespace, name);
-    if (entry === undefined) return undefined;
-    if (entry.state !== undefined)
-      return this.#holderAlive(entry) ? { ...entry.state, name, namespace } : undefined;
-    const rec = this.#actors.get(entry.actorId);
-    const spec =
-      rec === undefined ? this.#remote.aliveSpec(entry.actorId) : rec.state === "DEAD" ? undefined : rec.spec;
-    if (spec === undefined) return undefined;
-    return { ...handleState(spec, this.#ctx.nodeId), name, namespace };
-  }
-
-  #warnInfeasible(rec: ActorRecord): void {
-    const key = JSON.stringify(rec.spec.opts.placementDemand);
-    if (this.#warned.has(key)) return;
-    this.#warned.add(key);
-    const missing = this.#ctx.resources.missingResources(rec.spec.opts.placementDemand);
-    this.#ctx.warn(
-      `Actor ${rec.spec.cls.name} is infeasible: it needs ${key} but the cluster has ${JSON.stringify(this.#ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
-    );
+  lookup(name: string, namespace: string): Promise<ActorHandleState | undefined> {
+    return this.#names.lookup(name, namespace);
   }
 
   closeAll(): void {

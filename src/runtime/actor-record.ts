@@ -3,8 +3,10 @@
  * its worker and resources, its calls, restarts and death.
  */
 import type { GroupPlacement } from "../placement/pg-demand.ts";
+import type { NodeContext } from "../scheduler/node-context.ts";
 import type { Allocation } from "../scheduler/node-resources.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
+import { objectIdFor } from "./ids.ts";
 import type { CallerId } from "./node-api.ts";
 import type { ActorCallSpec, ActorSpec, Payload } from "./protocol.ts";
 
@@ -62,4 +64,17 @@ export function newRecord(
     demand,
     group,
   };
+}
+
+/** Expects a call's return objects for `caller` (and opens its stream): its returns' ids. */
+export function expectReturns(ctx: NodeContext, caller: CallerId, spec: ActorCallSpec): string[] {
+  const returnIds: string[] = [];
+  for (let i = 1; i <= spec.numReturns; i++) {
+    const id = objectIdFor(spec.taskId, i);
+    returnIds.push(id);
+    ctx.store.expect(id);
+    ctx.holdFor(caller, id);
+  }
+  if (spec.streaming === true) ctx.streams.open(spec.taskId, caller);
+  return returnIds;
 }

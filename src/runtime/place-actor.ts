@@ -4,7 +4,13 @@
  * its node died, the node it restarts on.
  */
 import { ActorUnschedulableError, RaytsError } from "../errors.ts";
-import { type GroupPlacement, groupActorTarget } from "../placement/pg-demand.ts";
+import {
+  checkGroupDemand,
+  type GroupPlacement,
+  groupActorTarget,
+  groupDemand,
+  groupOf,
+} from "../placement/pg-demand.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import { placerOf } from "../scheduler/place-task.ts";
 import { ResourceSet } from "../scheduler/resource-set.ts";
@@ -70,4 +76,41 @@ export function restartTarget(
   if (fits !== undefined) return fits;
   if (ctx.resources.isFeasible(demand)) return undefined;
   return new RaytsError(`no other node can fit it (it needs ${JSON.stringify(demand)}); add a node that can`);
+}
+
+/** Where a new actor goes, and what placing it takes (rewritten into its placement group, if any). */
+export interface Placement {
+  readonly placementDemand: Readonly<Record<string, number>>;
+  readonly group: GroupPlacement | undefined;
+  readonly target: string | undefined;
+}
+
+/** Where `spec`'s actor goes; throws ActorUnschedulableError when it cannot be scheduled. */
+export function actorPlacement(ctx: NodeContext, spec: ActorSpec): Placement {
+  const group = groupOf(spec.opts.scheduling);
+  if (group !== undefined) {
+    const bad = checkGroupDemand(
+      ctx.placementGroups,
+      `Actor ${spec.cls.name}`,
+      spec.opts.placementDemand,
+      group,
+    );
+    if (bad !== undefined) throw new ActorUnschedulableError(bad.message);
+  }
+  const placementDemand =
+    group === undefined ? spec.opts.placementDemand : groupDemand(spec.opts.placementDemand, group);
+  const target = actorTarget(ctx, spec, placementDemand, group);
+  if (target instanceof Error) throw target;
+  return { placementDemand, group, target };
+}
+
+/** Warns once per demand shape that an actor can fit no node of the cluster (it stays pending). */
+export function warnInfeasible(ctx: NodeContext, warned: Set<string>, spec: ActorSpec): void {
+  const key = JSON.stringify(spec.opts.placementDemand);
+  if (warned.has(key)) return;
+  warned.add(key);
+  const missing = ctx.resources.missingResources(spec.opts.placementDemand);
+  ctx.warn(
+    `Actor ${spec.cls.name} is infeasible: it needs ${key} but the cluster has ${JSON.stringify(ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
+  );
 }

@@ -18,6 +18,7 @@
  */
 import { ActorDiedError, NodeDiedError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { RemoteLink } from "../scheduler/cluster-view.ts";
+import { relayItems } from "../scheduler/forward-stream.ts";
 import { copyBack, leaveThere, lendObjects, overHttp, toRemote } from "../scheduler/forward-task.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import { shipOptions } from "../shipping/ship-env.ts";
@@ -433,14 +434,12 @@ export class RemoteActors {
       this.#seal(call, rec.death as Payload);
       return;
     }
-    if (spec.streaming === true || (spec.contained.length > 0 && ctx.objects === undefined)) {
-      const what =
-        spec.streaming === true ? "generator methods" : "calls with refs nested in their arguments";
+    if (spec.contained.length > 0 && ctx.objects === undefined) {
       this.#seal(
         call,
         ctx.errorPayload(
           new RaytsError(
-            `Actor ${rec.spec.cls.name} runs on node ${rec.nodeId}: ${what} of actors on another node are not supported yet`,
+            `Actor ${rec.spec.cls.name} runs on node ${rec.nodeId}: calls with refs nested in their arguments of actors on another node need the object directory of a cluster node`,
           ),
         ),
       );
@@ -499,6 +498,19 @@ export class RemoteActors {
     const ctx = this.#ctx;
     const taskId = call.spec.taskId;
     try {
+      if (call.spec.streaming === true) {
+        // A generator method: its items are relayed as they come (a retry re-yields from the start;
+        // items this node's stream has already are dropped).
+        await relayItems(ctx, taskId, link, () => !call.done);
+        if (link.closed) {
+          this.#linkLost(rec, link, "its connection closed");
+          return;
+        }
+        if (rec.inflight.get(taskId) === call) rec.inflight.delete(taskId);
+        call.done = true;
+        this.#release(call);
+        return;
+      }
       const values = await link.api.getObjects(link.caller, call.returnIds, undefined);
       if (link.closed) {
         // Answered there but not brought here: the node's death decides (retry or fail).

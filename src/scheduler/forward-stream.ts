@@ -16,9 +16,21 @@ import type { NodeContext } from "./node-context.ts";
 import type { TaskRecord } from "./task-record.ts";
 
 /** Relays every item of `rec`'s stream on `link`'s node into this node's stream; closes it at the end. */
-export async function relayStream(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Promise<void> {
-  const taskId = rec.spec.taskId;
-  const live = () => rec.state !== "FINISHED" && !rec.cancelled;
+export function relayStream(ctx: NodeContext, rec: TaskRecord, link: RemoteLink): Promise<void> {
+  return relayItems(ctx, rec.spec.taskId, link, () => rec.state !== "FINISHED" && !rec.cancelled);
+}
+
+/**
+ * Relays the items of stream `taskId` on `link`'s node into this node's stream of the same id while
+ * `live()` holds (a generator task, or a generator method of an actor on that node); closes it at the
+ * end.
+ */
+export async function relayItems(
+  ctx: NodeContext,
+  taskId: string,
+  link: RemoteLink,
+  live: () => boolean,
+): Promise<void> {
   try {
     for (let i = 0; live(); i++) {
       const step = await link.api.streamNext(link.caller, taskId, i);

@@ -2,7 +2,8 @@
  * Actors callable from every node: a real head and two nodes on port 0. A task on node B calls an
  * actor on the head's node and one on node C through the handles it was given (its node passes the
  * calls to the node holding each actor's record) and through `getActor` (names live in the head's
- * table), creates a named actor that the driver then finds, and kills one by its handle.
+ * table), reads a generator method of the one on C, creates a named actor that the driver then
+ * finds, and kills one by its handle.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
@@ -13,7 +14,7 @@ setDefaultTimeout(120_000);
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-actors-routing-job.ts");
 
 describe("actors called from any node", () => {
-  test("a task on node B calls actors on the head's node and on node C by handle and by name, creates one and kills one", async () => {
+  test("a task on node B calls actors on the head's node and on node C by handle, by name and by generator method, creates one and kills one", async () => {
     await using cluster = await startCluster({ numCpus: 1 });
     const b = await cluster.addNode({ numCpus: 1 });
     const c = await cluster.addNode({ numCpus: 1 });
@@ -33,9 +34,11 @@ describe("actors called from any node", () => {
     const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
     expect(JSON.parse(line!.slice("REPORT ".length))).toEqual({
       headWhere: head.nodeId,
+      driverStream: [1, 2, 3].map((i) => `${i}@${c.nodeId}`),
       here: b.nodeId,
       byHandle: [1, 1, head.nodeId, c.nodeId],
       byName: [2, 2],
+      streamed: [1, 2].map((i) => `${i}@${c.nodeId}`),
       mineWhere: b.nodeId,
       headCount: 3,
       mine: [b.nodeId, 2],
