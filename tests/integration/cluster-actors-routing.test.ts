@@ -2,8 +2,8 @@
  * Actors callable from every node: a real head and two nodes on port 0. A task on node B calls an
  * actor on the head's node and one on node C through the handles it was given (its node passes the
  * calls to the node holding each actor's record) and through `getActor` (names live in the head's
- * table), reads a generator method of the one on C, creates a named actor that the driver then
- * finds, and kills one by its handle.
+ * table, `getIfExists` included), reads a generator method of the one on C, creates a named actor
+ * that the driver then finds, and kills one by its handle.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
@@ -39,8 +39,12 @@ describe("actors called from any node", () => {
       byHandle: [1, 1, head.nodeId, c.nodeId],
       byName: [2, 2],
       streamed: [1, 2].map((i) => `${i}@${c.nodeId}`),
+      reusedCount: 3,
+      clashError: expect.stringContaining(
+        'ActorDiedError: Actor name "on-head" is already taken in namespace "shared"',
+      ),
       mineWhere: b.nodeId,
-      headCount: 3,
+      headCount: 4,
       mine: [b.nodeId, 2],
       afterKill: "ActorDiedError",
     });
