@@ -298,6 +298,13 @@ export class Node implements NodeApi, NodeContext {
   /** Gives a caller an object's value, pinning its shm block until the caller unpins it. */
   #handOut(caller: CallerId, id: string, v: ObjectValue): ObjectValue {
     const p = v.payload;
+    const dir = this.objects;
+    if (dir !== undefined) {
+      // In a cluster the value may be copied to another node: name its nested refs' owners.
+      const c = this.store.containedOf(id);
+      if (c !== undefined && c.length > 0)
+        v = { ...v, contained: c.map((cid) => [cid, dir.ownerOf(cid)] as const) };
+    }
     if (caller !== 0 && p.t === 0 && p.bytes.byteLength !== p.bytes.buffer.byteLength) {
       // A view into a result batch: posting it would clone the whole batch buffer.
       return { payload: { t: 0, bytes: p.bytes.slice() }, err: v.err };

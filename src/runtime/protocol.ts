@@ -22,6 +22,11 @@ export interface ShmPayload {
 export interface ObjectValue {
   readonly payload: Payload;
   readonly err: boolean;
+  /**
+   * On a node serving a cluster: the refs nested in the value, each with its owner's address, so a
+   * node copying the value keeps them alive by borrowing them (see `store/object-directory.ts`).
+   */
+  readonly contained?: ReadonlyArray<readonly [string, string]>;
 }
 
 /** How a function or class reaches a worker: by importing its module, else by evaluating its source. */

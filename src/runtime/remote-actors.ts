@@ -520,14 +520,17 @@ export class RemoteActors {
       if (rec.inflight.get(taskId) === call) rec.inflight.delete(taskId);
       const dir = ctx.objects;
       if (overHttp(link) && dir !== undefined) {
-        leaveThere(ctx, dir, link, call.returnIds, values, !call.done);
+        // Sealed here synchronously; the promise waits for the borrows of nested refs.
+        const left = leaveThere(ctx, dir, link, call.returnIds, values, !call.done);
         call.done = true;
+        await left;
         this.#release(call);
         return;
       }
       try {
-        copyBack(ctx, link, call.returnIds, values, !call.done);
+        const borrowed = copyBack(ctx, link, call.returnIds, values, !call.done);
         call.done = true;
+        await borrowed;
       } finally {
         link.api.removeRefs(link.caller, call.returnIds);
         this.#release(call);

@@ -88,7 +88,14 @@ export async function forwardTask(
   }
   const dir = ctx.objects;
   if (overHttp(link) && dir !== undefined) {
-    leaveThere(ctx, dir, link, rec.returnIds, values, (rec.state as string) !== "FINISHED" && !rec.cancelled);
+    await leaveThere(
+      ctx,
+      dir,
+      link,
+      rec.returnIds,
+      values,
+      (rec.state as string) !== "FINISHED" && !rec.cancelled,
+    );
     hooks.finished(rec);
     return;
   }
@@ -126,21 +133,22 @@ export function lendObjects(dir: ObjectDirectory, link: RemoteLink, ids: readonl
  * reference on them there until the object is released here) and pulled here when needed. With
  * `live` false everything is released there.
  */
-export function leaveThere(
+export async function leaveThere(
   ctx: NodeContext,
   dir: ObjectDirectory,
   link: RemoteLink,
   returnIds: readonly string[],
   values: readonly ObjectValue[],
   live: boolean,
-): void {
+): Promise<void> {
   const done: string[] = [];
+  const nested: string[] = [];
   for (let i = 0; i < returnIds.length; i++) {
     const id = returnIds[i] as string;
     const v = values[i] as ObjectValue;
     const p = v.payload;
     if (p.t === 0) {
-      if (live) ctx.store.seal(id, { payload: { t: 0, bytes: p.bytes.slice() }, err: v.err }, undefined);
+      if (live) sealHere(ctx, id, v, { t: 0, bytes: p.bytes.slice() }, nested);
       done.push(id);
       continue;
     }
@@ -150,11 +158,24 @@ export function leaveThere(
       done.push(id);
       continue;
     }
+    // Its nested refs stay held there by the value, which stays there as long as it lives here.
     dir.leaveOn(id, link.address, { size: p.size, inline: false, err: v.err }, () => {
       if (!link.closed) link.api.removeRefs(link.caller, [id]);
     });
   }
+  // The values there hold their nested refs until the owners answered this node's borrows.
+  if (nested.length > 0) await dir.whenBorrowed(nested);
   if (done.length > 0) link.api.removeRefs(link.caller, done);
+}
+
+/**
+ * Seals a value copied from another node here; its nested refs (when the node said which) are
+ * borrowed from their owners, and their ids added to `nested`.
+ */
+function sealHere(ctx: NodeContext, id: string, v: ObjectValue, payload: Payload, nested: string[]): void {
+  const contained = ctx.objects?.adoptNested(v);
+  if (contained !== undefined) nested.push(...contained);
+  ctx.store.seal(id, { payload, err: v.err }, contained);
 }
 
 /** Puts the arguments, submits the task and waits for its returns on the other node. */
@@ -248,7 +269,7 @@ async function bringBack(
 ): Promise<void> {
   const live = () => rec.state !== "FINISHED" && !rec.cancelled;
   if (overHttp(link)) await pullBack(ctx, link, rec.returnIds, values, live);
-  else copyBack(ctx, link, rec.returnIds, values, live());
+  else await copyBack(ctx, link, rec.returnIds, values, live());
 }
 
 /**
@@ -285,6 +306,8 @@ export async function pullBack(
 /**
  * Copies `values` (what the other node's `getObjects` gave for `returnIds`) into this node's store
  * and seals them here (unless `live` is false), releasing the other node's pins on their blocks.
+ * Resolves once the owners of the refs nested in them answered this node's borrows (the caller
+ * releases the values there after that).
  */
 export function copyBack(
   ctx: NodeContext,
@@ -292,13 +315,14 @@ export function copyBack(
   returnIds: readonly string[],
   values: readonly ObjectValue[],
   live: boolean,
-): void {
+): Promise<void> {
+  const nested: string[] = [];
   for (let i = 0; i < returnIds.length; i++) {
     const id = returnIds[i] as string;
     const v = values[i] as ObjectValue;
     const p = v.payload;
     if (p.t === 0) {
-      if (live) ctx.store.seal(id, { payload: { t: 0, bytes: p.bytes.slice() }, err: v.err }, undefined);
+      if (live) sealHere(ctx, id, v, { t: 0, bytes: p.bytes.slice() }, nested);
       continue;
     }
     try {
@@ -308,10 +332,12 @@ export function copyBack(
       }
       const off = ctx.store.allocShm(p.size);
       (ctx.store.arena as NonNullable<typeof ctx.store.arena>).copyInto(off, link.arena.slice(p.off, p.size));
-      ctx.store.seal(id, { payload: { t: 1, off, size: p.size }, err: v.err }, undefined);
+      sealHere(ctx, id, v, { t: 1, off, size: p.size }, nested);
     } finally {
       // The remote `get` pinned the block for this node's caller.
       link.api.unpin(link.caller, id);
     }
   }
+  const dir = ctx.objects;
+  return dir === undefined || nested.length === 0 ? Promise.resolve() : dir.whenBorrowed(nested);
 }

@@ -23,7 +23,7 @@
  * batched per turn (`OwnerClient` in `transport/object-pull.ts`).
  */
 import { ObjectLostError } from "../errors.ts";
-import type { Payload } from "../runtime/protocol.ts";
+import type { ObjectValue, Payload } from "../runtime/protocol.ts";
 import {
   ObjectTransferError,
   OwnerClient,
@@ -75,6 +75,8 @@ export class ObjectDirectory implements ObjectHooks {
   readonly #owned = new Map<string, Owned>();
   readonly #fetching = new Set<string>();
   readonly #owners = new Map<string, OwnerClient>();
+  /** Borrow requests not answered yet, by object id. */
+  readonly #borrowing = new Map<string, Promise<unknown>>();
   /** Borrowers and holders missing from the last look at the alive nodes (gone after two). */
   readonly #missing = new Set<string>();
   #watch: ReturnType<typeof setInterval> | undefined;
@@ -203,7 +205,33 @@ export class ObjectDirectory implements ObjectHooks {
   }
 
   referenced(id: string, owner: string): void {
-    void this.#send(owner, { op: "borrow", id });
+    const p = this.#send(owner, { op: "borrow", id });
+    this.#borrowing.set(id, p);
+    void p.finally(() => {
+      if (this.#borrowing.get(id) === p) this.#borrowing.delete(id);
+    });
+  }
+
+  /** Resolves once the owners answered the borrow requests of `ids` sent so far. */
+  whenBorrowed(ids: readonly string[]): Promise<void> {
+    const waits: Promise<unknown>[] = [];
+    for (const id of ids) {
+      const p = this.#borrowing.get(id);
+      if (p !== undefined) waits.push(p);
+    }
+    return waits.length === 0 ? Promise.resolve() : Promise.all(waits).then(() => {});
+  }
+
+  /**
+   * The refs nested in a value copied here from another node (`v.contained`): each one this node
+   * does not own is registered as borrowed from its owner; returns their ids, for the value's
+   * entry to hold (its `seal` adds the references, which start the borrows).
+   */
+  adoptNested(v: ObjectValue): string[] | undefined {
+    const c = v.contained;
+    if (c === undefined || c.length === 0) return undefined;
+    for (const [id, owner] of c) if (owner !== this.address) this.#o.store.expectBorrowed(id, owner);
+    return c.map(([id]) => id);
   }
 
   unreferenced(id: string, owner: string): void {

@@ -158,6 +158,12 @@ export class ObjectStore {
     else e.available.push(cb);
   }
 
+  /** The ids of the refs nested in the object's value (undefined when none). */
+  containedOf(id: string): readonly string[] | undefined {
+    const e = this.#entries.get(id);
+    return e === undefined || e.dead ? undefined : e.contained;
+  }
+
   /** True while something references the object here. */
   isReferenced(id: string): boolean {
     const e = this.#entries.get(id);
