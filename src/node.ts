@@ -182,6 +182,7 @@ export class Node implements NodeApi, NodeContext {
       address,
       errorPayload: (err) => this.errorPayload(err),
       log,
+      reclaim: () => this.reclaimForWorker(),
     });
     this.objects.watchNodes(() => this.cluster?.others().map((n) => n.address));
     for (const w of this.pool.workers()) w.send({ t: "owner", address });

@@ -22,7 +22,7 @@
  * All owner traffic is `POST /objects/ops` (see `object-routes.ts`), sent in order per owner and
  * batched per turn (`OwnerClient` in `transport/object-pull.ts`).
  */
-import { ObjectLostError } from "../errors.ts";
+import { ObjectLostError, ObjectStoreFullError } from "../errors.ts";
 import type { ObjectValue, Payload } from "../runtime/protocol.ts";
 import {
   ObjectTransferError,
@@ -56,6 +56,11 @@ export interface DirectoryOptions {
   readonly errorPayload: (err: Error) => Payload;
   /** Writes one log line. */
   readonly log?: (line: string) => void;
+  /**
+   * Frees what nothing reaches any more (garbage-collects the node's workers, so the views they
+   * dropped unpin their blocks); a pull that finds the store full retries once after it.
+   */
+  readonly reclaim?: () => Promise<void>;
 }
 
 /** Debug counters of a node's object traffic (`GET /objects`). */
@@ -385,7 +390,15 @@ export class ObjectDirectory implements ObjectHooks {
     if (loc.inline === true) {
       payload = { t: 0, bytes: await pullObjectBytes(holder, this.#o.token, id, size) };
     } else {
-      const off = await pullObject(store, holder, this.#o.token, id, size);
+      let off: number;
+      try {
+        off = await pullObject(store, holder, this.#o.token, id, size);
+      } catch (err) {
+        if (!(err instanceof ObjectStoreFullError) || this.#o.reclaim === undefined) throw err;
+        // Cached copies still pinned by views the workers dropped: collect, then try once more.
+        await this.#o.reclaim();
+        off = await pullObject(store, holder, this.#o.token, id, size);
+      }
       payload = { t: 1, off, size };
     }
     if (!store.isRemote(id)) {

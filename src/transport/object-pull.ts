@@ -82,7 +82,14 @@ export async function pullObject(
     const text = await res.text().catch(() => "");
     throw new ObjectTransferError(`${what} failed: HTTP ${res.status} ${text}`);
   }
-  const off = store.allocShm(size);
+  let off: number;
+  try {
+    off = store.allocShm(size);
+  } catch (err) {
+    // No room here: end the response so the serving node unpins its block.
+    await res.body.cancel().catch(() => {});
+    throw err;
+  }
   try {
     await readBodyInto(res.body, store, off, size, what);
   } catch (err) {
