@@ -72,8 +72,8 @@ interface Group {
   /** Bundle index → node holding it (undefined: not placed). */
   readonly where: Array<string | undefined>;
   readonly waiters: Array<(created: boolean) => void>;
-  /** Work waiting for the group to be placed. */
-  readonly onPlaced: Array<() => void>;
+  /** Work waiting for the group to be placed (told false when the group is removed first). */
+  readonly onPlaced: Array<(placed: boolean) => void>;
   readonly owner: CallerId | undefined;
 }
 
@@ -160,7 +160,7 @@ export class PgCoordinator {
       else list.push(i);
     });
     g.where.fill(undefined);
-    g.onPlaced.length = 0;
+    for (const fn of g.onPlaced.splice(0)) fn(false);
     const ports = new Map(this.#source.nodes().map((n) => [n.nodeId, n.port]));
     const released: Array<Step> = [];
     for (const nodeId of byNode.keys()) {
@@ -323,7 +323,7 @@ export class PgCoordinator {
   #created(g: Group): void {
     g.state = "CREATED";
     for (const w of g.waiters.splice(0)) w(true);
-    for (const fn of g.onPlaced.splice(0)) fn();
+    for (const fn of g.onPlaced.splice(0)) fn(true);
   }
 
   /**
@@ -432,11 +432,11 @@ export class PgCoordinator {
     return pick === self ? undefined : pick;
   }
 
-  /** Runs `fn` once the group is placed (dropped if it is removed first). */
-  whenPlaced(pgId: string, fn: () => void): void {
+  /** Runs `fn(true)` once the group is placed, `fn(false)` if it is removed (or unknown) first. */
+  whenPlaced(pgId: string, fn: (placed: boolean) => void): void {
     const g = this.#groups.get(pgId);
-    if (g === undefined || g.state === "REMOVED") return;
-    if (g.state === "CREATED") fn();
+    if (g === undefined || g.state === "REMOVED") fn(false);
+    else if (g.state === "CREATED") fn(true);
     else g.onPlaced.push(fn);
   }
 

@@ -75,8 +75,8 @@ export function checkGroupDemand(
 }
 
 /**
- * Where an actor in a group is created: the node holding its bundle (undefined = this node), or the
- * error that fails its creation (the bundle is not placed yet on a multi-node cluster).
+ * Where an actor in a group is created: the node holding its bundle (undefined = this node, or not
+ * placed yet: `ActorManager` then waits for the group), or the error that fails its creation.
  */
 export function groupActorTarget(
   ctx: NodeContext,
@@ -84,11 +84,7 @@ export function groupActorTarget(
   p: GroupPlacement,
 ): string | undefined | Error {
   const t = ctx.placementGroups.workTarget(p, spec.opts.placementDemand);
-  if (t === WAIT_FOR_GROUP) {
-    return new ActorUnschedulableError(
-      `Actor ${spec.cls.name} cannot be created yet: ${p.index < 0 ? "no bundle" : `bundle ${p.index}`} of placement group ${p.pgId} that could hold it is placed on a node; await pg.ready() before creating actors in the group`,
-    );
-  }
+  if (t === WAIT_FOR_GROUP) return undefined;
   if (t !== undefined && spec.contained.length > 0) {
     return new ActorUnschedulableError(
       `Actor ${spec.cls.name} cannot be created on node ${t}, which holds its bundle of placement group ${p.pgId}: actors with refs nested in their arguments do not run on another node yet; pass the refs as top-level arguments`,

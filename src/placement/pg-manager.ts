@@ -169,8 +169,8 @@ export class PlacementGroupManager {
     return (demand.GPU ?? 0) > 0 ? this.host.gpuIds(p.pgId, p.index) : [];
   }
 
-  /** Runs `fn` once the group is placed. */
-  whenPlaced(pgId: string, fn: () => void): void {
+  /** Runs `fn(true)` once the group is placed, `fn(false)` if it is removed first. */
+  whenPlaced(pgId: string, fn: (placed: boolean) => void): void {
     this.coordinator.whenPlaced(pgId, fn);
   }
 

@@ -7,12 +7,13 @@
  */
 import { ActorDiedError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { Head } from "../head.ts";
-import { groupDemand } from "../placement/pg-demand.ts";
+import { type GroupPlacement, groupDemand } from "../placement/pg-demand.ts";
+import { WAIT_FOR_GROUP } from "../placement/pg-manager.ts";
 import { needsHost } from "../runtime-env/env-key.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { ActorDeaths } from "./actor-deaths.ts";
-import { ActorNames, type NameHolder } from "./actor-names.ts";
+import { ActorNames, type NameHolder, type PendingClaim } from "./actor-names.ts";
 import {
   type ActorRecord,
   type ActorState,
@@ -33,6 +34,8 @@ export class ActorManager {
   readonly #remote: RemoteActors;
   readonly #deaths: ActorDeaths;
   readonly #names: ActorNames;
+  /** Actors waiting for their placement group to be placed: their calls and a `kill` wait here. */
+  readonly #groupWaits = new Map<string, PendingClaim>();
 
   /** `headNode`: the head's node id, on the other nodes of a running cluster (names live there). */
   constructor(ctx: NodeContext, head: Head, headNode: () => string | undefined = () => undefined) {
@@ -90,6 +93,32 @@ export class ActorManager {
     this.#build(caller, spec, placed);
   }
 
+  /**
+   * An actor in a group whose bundle is not placed yet (on a cluster, it may go to another node):
+   * its calls and a `kill` wait, as for a name being claimed, until the group is placed (then it is
+   * created where its bundle is) or removed (then it dies). False when there is nothing to wait for.
+   */
+  #waitForGroup(caller: CallerId, spec: ActorSpec, group: GroupPlacement): boolean {
+    const groups = this.#ctx.placementGroups;
+    if (groups.workTarget(group, spec.opts.placementDemand) !== WAIT_FOR_GROUP) return false;
+    const pending: PendingClaim = { calls: [], kill: undefined };
+    this.#groupWaits.set(spec.actorId, pending);
+    groups.whenPlaced(group.pgId, (placed) => {
+      this.#groupWaits.delete(spec.actorId);
+      try {
+        if (!placed)
+          throw new RaytsError(`its placement group ${group.pgId} was removed before it was placed`);
+        this.#build(caller, spec, actorPlacement(this.#ctx, spec));
+      } catch (e) {
+        this.#names.release(spec);
+        this.failCreation(spec, e instanceof Error ? e : new Error(String(e)));
+      }
+      for (const [c, call, returnIds] of pending.calls) this.#submit(c, call, returnIds);
+      if (pending.kill !== undefined) this.kill(spec.actorId, pending.kill);
+    });
+    return true;
+  }
+
   /** Claims a name in this process's `Head` for an actor recorded on another node (its `home`). */
   claimFor(
     namespace: string,
@@ -108,6 +137,7 @@ export class ActorManager {
   /** Creates the actor (its name claimed already): on another node, or here once placed. */
   #build(caller: CallerId, spec: ActorSpec, placed: Placement): void {
     const { placementDemand, group, target } = placed;
+    if (group !== undefined && target === undefined && this.#waitForGroup(caller, spec, group)) return;
     if (target !== undefined) {
       this.#remote.create(spec, target, caller);
       return;
@@ -243,7 +273,7 @@ export class ActorManager {
 
   #submit(caller: CallerId, spec: ActorCallSpec, returnIds: readonly string[]): void {
     const actorId = this.resolveId(spec.actorId);
-    const claim = this.#names.pending(actorId);
+    const claim = this.#names.pending(actorId) ?? this.#groupWaits.get(actorId);
     if (claim !== undefined) {
       claim.calls.push([caller, spec, returnIds]);
       return;
@@ -580,7 +610,7 @@ export class ActorManager {
 
   kill(actorId: string, noRestart: boolean, home?: string): void {
     const id = this.resolveId(actorId);
-    const claim = this.#names.pending(id);
+    const claim = this.#names.pending(id) ?? this.#groupWaits.get(id);
     if (claim !== undefined) {
       claim.kill = noRestart;
       return;

@@ -559,8 +559,8 @@ export class TaskManager {
     const t = groups.workTarget(group, rec.spec.opts.demand);
     if (t === WAIT_FOR_GROUP) {
       rec.state = "WAITING";
-      groups.whenPlaced(group.pgId, () => {
-        if (rec.state === "WAITING" && rec.deps === 0) this.#enqueue(rec);
+      groups.whenPlaced(group.pgId, (placed) => {
+        if (placed && rec.state === "WAITING" && rec.deps === 0) this.#enqueue(rec);
       });
       return false;
     }

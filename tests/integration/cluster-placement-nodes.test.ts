@@ -72,7 +72,7 @@ describe("placement groups as nodes join and die", () => {
     expect(groupIn(status, detached).bundlesToNode).toEqual({ [keptIndex]: b.nodeId, [lostIndex]: c.nodeId });
   });
 
-  test("a task submitted into a group that cannot be placed yet waits, then runs on its bundle's node once a node joins", async () => {
+  test("a task and an actor in a group that cannot be placed yet wait, then run on their bundle's node once a node joins", async () => {
     await using cluster = await startCluster({ numCpus: 0 });
     const a = await cluster.addNode({ numCpus: 2 });
     const driver = cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, "waiting"]);
@@ -82,10 +82,19 @@ describe("placement groups as nodes join and die", () => {
     await driver.waitForOutput(/REPORT /);
     expect(await driver.proc.exited).toBe(0);
     const line = driver.stdout.split("\n").find((l) => l.startsWith("REPORT ")) ?? "";
-    const r = JSON.parse(line.slice("REPORT ".length)) as { ranOn: string; bundle1: string; state: string };
+    const r = JSON.parse(line.slice("REPORT ".length)) as {
+      ranOn: string;
+      actorOn: string;
+      bundle1: string;
+      state: string;
+      orphanError: string;
+    };
     expect(r.state).toBe("CREATED");
     expect([a.nodeId, b.nodeId]).toContain(r.bundle1);
     expect(r.ranOn).toBe(r.bundle1);
+    expect(r.actorOn).toBe(r.bundle1);
+    expect(r.orphanError).toContain("ActorDiedError");
+    expect(r.orphanError).toContain("was removed before it was placed");
   });
 
   test("a node that hangs during a reservation is given up once declared dead; the group is placed elsewhere", async () => {
