@@ -24,7 +24,8 @@ import {
 import type { CallerId } from "./node-api.ts";
 import { actorPlacement, type Placement, warnInfeasible } from "./place-actor.ts";
 import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskResult } from "./protocol.ts";
-import { type AdoptedCall, RemoteActors } from "./remote-actors.ts";
+import type { AdoptedCall } from "./remote-actor-record.ts";
+import { RemoteActors } from "./remote-actors.ts";
 
 export class ActorManager {
   readonly #ctx: NodeContext;
