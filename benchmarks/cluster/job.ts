@@ -4,7 +4,8 @@
  * a user's script would, and prints one line `RESULT {json}` (its own peak RSS included).
  *
  * Modes:
- *   cross-node SECONDS          tasks forced onto another node (hard node affinity), 1,000 per batch
+ *   cross-node SECONDS [local]  tasks forced onto another node (hard node affinity), 1,000 per batch;
+ *                               with `local`, onto the head's own node instead
  *   transfer MIB                a MIB object between the head's node and another node, both ways,
  *                               each beside the same task on the head's own node
  *   broadcast MIB               one put object read by one task on each other node
@@ -52,8 +53,9 @@ const Pinger = remote(
   },
 );
 
-async function crossNode(seconds: number): Promise<void> {
-  const [target] = await otherNodes();
+async function crossNode(seconds: number, local: boolean): Promise<void> {
+  // `local`: the same tasks pinned to the head's own node (the connected driver's baseline).
+  const [target] = local ? [getRuntimeContext().nodeId] : await otherNodes();
   if (target === undefined) throw new Error("cross-node needs a node besides the head");
   const pinned = zero.options({ scheduling: { nodeId: target } });
   const batch = async () => {
@@ -182,7 +184,7 @@ async function manyTasks(n: number): Promise<void> {
 
 const [mode, arg] = process.argv.slice(2);
 const value = Number(arg);
-if (mode === "cross-node") await crossNode(value || 2);
+if (mode === "cross-node") await crossNode(value || 2, process.argv[4] === "local");
 else if (mode === "transfer") await transfer(value || 256);
 else if (mode === "broadcast") await broadcast(value || 64);
 else if (mode === "many-actors") await manyActors(value || 1_000);
