@@ -1,14 +1,15 @@
 /**
  * The core runtime's speed figures, each beside its floor from the same run: cold start of a one-task
  * script (whole process) against `bun -e 0`, tasks_sync against the raw Worker postMessage round trip,
- * put of 800 MiB against memcpy, plus the absolute task and put rates.
+ * put of 800 MiB against memcpy, plus the absolute task and put rates, and the CPU time per
+ * synchronous task and actor call against the raw round trip's (a figure that load barely moves).
  *
  *   bun benchmarks/core-speed.ts [--quick] [--json]
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { memcpyGigabytesPerSecond, postMessageRoundTrips } from "./floors.ts";
+import { memcpyGigabytesPerSecond, postMessageRoundTripCpuMicros, postMessageRoundTrips } from "./floors.ts";
 
 const BINARY = resolve(import.meta.dir, "..", "dist", "rayts");
 const quick = process.argv.includes("--quick");
@@ -43,6 +44,33 @@ try {
     script,
     `import { get, remote } from "rayts";\nconst one = remote(() => 1);\nconsole.log(await get(one.remote()));\n`,
   );
+  // CPU per synchronous task and actor call (all threads of the process), against the raw round trip.
+  const cpuScript = join(dir, "sync-cpu.ts");
+  writeFileSync(
+    cpuScript,
+    `import { get, remote } from "rayts";
+const small = remote(() => 1);
+const A = remote(class { m() { return 1; } });
+const a = A.options({ numCpus: 0 }).remote();
+const out: Record<string, number> = {};
+for (const [name, op] of [["task", () => small.remote()], ["actor", () => a.m.remote()]] as const) {
+  for (let i = 0; i < 2000; i++) await get(op());
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  let n = 0;
+  while (performance.now() - start < ${quick ? 300 : 2_000}) { await get(op()); n++; }
+  const used = process.cpuUsage(cpu);
+  out[name] = (used.user + used.system) / n;
+}
+console.log(JSON.stringify(out));
+`,
+  );
+  const cpuRun = Bun.spawnSync([BINARY, cpuScript], { cwd: dir, stdout: "pipe", stderr: "inherit" });
+  const syncCpu = JSON.parse(cpuRun.stdout.toString().trim().split("\n").at(-1) ?? "{}") as {
+    task: number;
+    actor: number;
+  };
+  const floorCpu = await postMessageRoundTripCpuMicros(quick ? 300 : 2_000);
   const runs = quick ? 3 : 15;
   const bunMs = medianSpawnMs([process.execPath, "-e", "0"], runs, dir);
   const raytsMs = medianSpawnMs([BINARY, script], runs, dir);
@@ -81,6 +109,13 @@ try {
       `${((100 * v("single_client_put_gigabytes")) / memcpy).toFixed(0)}% (target ≥ 70%)`,
     ],
     ["1_1_actor_calls_sync (/s)", v("1_1_actor_calls_sync"), "", "target ≥ 15,000/s"],
+    [
+      "CPU per sync task (µs, all threads)",
+      syncCpu.task,
+      `raw round trip: ${floorCpu.toFixed(1)} µs`,
+      `${(syncCpu.task / floorCpu).toFixed(1)}× the raw round trip's CPU`,
+    ],
+    ["CPU per sync actor call (µs)", syncCpu.actor, "", `${(syncCpu.actor / floorCpu).toFixed(1)}×`],
     ["1_1_actor_calls_async (/s)", v("1_1_actor_calls_async"), "", "target ≥ 100,000/s"],
   ];
   for (const [name, value, floor, ratio] of rows) {
@@ -94,6 +129,9 @@ try {
         coldStartMs: raytsMs,
         bunStartMs: bunMs,
         postMessageRoundTrips: roundTrips,
+        cpuMicrosPerSyncTask: syncCpu.task,
+        cpuMicrosPerSyncActorCall: syncCpu.actor,
+        cpuMicrosPerRawRoundTrip: floorCpu,
         memcpyGBps: memcpy,
         microbenchmark: mb,
       }),

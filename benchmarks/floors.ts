@@ -18,6 +18,35 @@ export async function postMessageRoundTrips(durationMs = 1_000): Promise<number>
   return best;
 }
 
+/**
+ * CPU time (user + system, all threads of this process) per raw round trip in µs, over `durationMs`
+ * of sequential round trips: unlike the rate, it barely moves when other processes load the machine.
+ */
+export async function postMessageRoundTripCpuMicros(durationMs = 1_000): Promise<number> {
+  const worker = new Worker(join(WORKERS, "echo-worker.ts"));
+  try {
+    let resolve: () => void = () => {};
+    worker.onmessage = () => resolve();
+    const once = () =>
+      new Promise<void>((r) => {
+        resolve = r;
+        worker.postMessage(0);
+      });
+    for (let i = 0; i < 1_000; i++) await once();
+    let n = 0;
+    const cpu = process.cpuUsage();
+    const start = performance.now();
+    while (performance.now() - start < durationMs) {
+      for (let i = 0; i < 100; i++) await once();
+      n += 100;
+    }
+    const used = process.cpuUsage(cpu);
+    return (used.user + used.system) / n;
+  } finally {
+    worker.terminate();
+  }
+}
+
 async function roundTripTrial(durationMs: number): Promise<number> {
   const worker = new Worker(join(WORKERS, "echo-worker.ts"));
   try {

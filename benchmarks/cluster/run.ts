@@ -158,6 +158,8 @@ if (isBuildStale(ROOT)) {
 }
 
 const rows: Row[] = [];
+/** The 1-minute load average when each benchmark started (the machine may be shared). */
+const loadBefore: Record<string, number> = {};
 const results: Record<string, unknown> = {};
 const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
 const fmt = (n: number, digits = 0) =>
@@ -169,6 +171,7 @@ const min = (xs: number[]) => Math.min(...xs);
 async function bench(name: string, body: () => Promise<void>, label = name): Promise<void> {
   if (only !== undefined && !only.has(name)) return;
   process.stderr.write(`running ${label}…\n`);
+  loadBefore[label] = loadavg()[0] as number;
   try {
     await body();
   } catch (err) {
@@ -320,6 +323,7 @@ writeFileSync(
       commit,
       buildStale: isBuildStale(ROOT),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem(), loadavg: loadavg() },
+      loadBefore,
       results,
     },
     null,
