@@ -39,9 +39,16 @@ export async function relayItems(
       if (link.closed) throw new PeerClosedError(`the link to node ${link.nodeId} closed`);
       const payload = await localCopy(ctx, link, step.id, value as ObjectValue);
       // A retried generator re-yields from the start: items the stream has already are dropped.
-      if (!live() || !ctx.streams.push(taskId, i + 1, payload, (value as ObjectValue).err, undefined)) {
+      // Refs nested in the item are borrowed from their owners (see `store/object-directory.ts`).
+      let nested = live() ? ctx.objects?.adoptNested(value as ObjectValue) : undefined;
+      if (!live() || !ctx.streams.push(taskId, i + 1, payload, (value as ObjectValue).err, nested)) {
         ctx.dropPayload(payload);
+        // Registered for nothing: drop what nobody here references.
+        for (const id of nested ?? []) if (!ctx.store.isReferenced(id)) ctx.store.free(id);
+        nested = undefined;
       }
+      // Asking for the next item releases this one there: not before the owners counted this node.
+      if (nested !== undefined) await ctx.objects?.whenBorrowed(nested);
     }
   } finally {
     if (!link.closed) link.api.dropStream(link.caller, taskId);

@@ -44,4 +44,23 @@ describe("refs nested in returned values", () => {
       expect(r).toMatchObject({ length: 1 << 18, first: 7, sum: 7 * (1 << 18) });
     });
   }
+
+  test("refs nested in the items of a generator task on another node stay readable", async () => {
+    await using cluster = await startCluster({ numCpus: 1, headEnv: { RAYTS_OBJECT_TRANSFER: "http" } });
+    const a = await cluster.addNode({ numCpus: 1 });
+    const out = await cluster.rayts([
+      "--address",
+      cluster.address,
+      "--token",
+      cluster.token,
+      JOB,
+      "nested-gen",
+      cluster.token,
+      a.nodeId,
+      a.nodeId,
+    ]);
+    expect(out.stderr).toBe("");
+    expect(out.code).toBe(0);
+    expect(reportOf(out)).toEqual({ a: a.address, owners: [a.address, a.address], firsts: [5, 6] });
+  });
 });
