@@ -36,6 +36,7 @@ const probe = remote(() => ({
   secret: existsSync(join(dirname(HERE), "secret.txt")),
   data: existsSync(join(dirname(HERE), "data.txt")) ? readFileSync(join(dirname(HERE), "data.txt"), "utf8").trim() : null,
 }));
+const where = remote(() => getRuntimeContext().nodeId);
 const total = remote((a: Float64Array) => a.reduce((s, x) => s + x, 0));
 const big = remote((n: number) => new Float64Array(n).fill(3));
 
@@ -44,6 +45,12 @@ if (mode === "probe") {
   const opts = target === undefined ? {} : { scheduling: { nodeId: target } };
   const report = await get(probe.options(opts).remote());
   console.log("REPORT " + JSON.stringify(report));
+} else if (mode === "plain") {
+  try {
+    console.log("REPORT " + JSON.stringify({ node: await get(where.options({ scheduling: { nodeId: target } }).remote()) }));
+  } catch (err) {
+    console.log("REPORT " + JSON.stringify({ error: err.name, message: err.message }));
+  }
 } else if (mode === "objects") {
   const arr = new Float64Array(1 << 19).fill(2);
   const ref = put(arr);
@@ -178,5 +185,47 @@ describe("the job's package on other nodes", () => {
     expect(r.report.here.startsWith(proj)).toBe(false);
     expect(r.report.here.endsWith("/job.ts")).toBe(true);
     expect(r.report.dep.startsWith(proj)).toBe(false);
+  });
+
+  test("a package whose dependencies cannot be installed fails the work on that node with RuntimeEnvSetupError, and a driver that needs it on the head fails to start", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const proj = join(cluster.dir.path, "broken");
+    mkdirSync(proj, { recursive: true });
+    writeFileSync(
+      join(proj, "package.json"),
+      JSON.stringify({
+        name: "broken",
+        private: true,
+        dependencies: { gone: "file:./vendor/gone-1.0.0.tgz" },
+      }),
+    );
+    writeFileSync(join(proj, "job.ts"), JOB.replace(/^import .* from "shipdep";$/m, ""));
+    const nodeCache = join(cluster.dir.path, "node-b-cache");
+    const { nodeId } = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), nodeCache);
+    await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2);
+    const job = [
+      "--address",
+      cluster.address,
+      "--token",
+      cluster.token,
+      join(proj, "job.ts"),
+      "plain",
+      nodeId,
+    ];
+    // The head's node prepares the package itself for a driver that does not share its files (run
+    // first: a driver on the head's machine registers the same script by its path there).
+    const remote = await cluster.rayts(job, {
+      cwd: proj,
+      timeoutMs: 120_000,
+      env: { RAYTS_SHM_ATTACH: "never" },
+    });
+    expect(remote.code).toBe(1);
+    expect(remote.stderr).toContain("Installing the dependencies of the job's package");
+    expect(remote.stderr).toContain("gone@file:./vendor/gone-1.0.0.tgz failed to resolve");
+    const r = reportOf(await cluster.rayts(job, { cwd: proj, timeoutMs: 120_000 }));
+    expect(r.error).toBe("RuntimeEnvSetupError");
+    expect(r.message).toContain("Installing the dependencies of the job's package");
+    expect(r.message).toContain("gone");
+    expect(lines(join(nodeCache, "packages.log"))).toHaveLength(0);
   });
 });
