@@ -47,12 +47,31 @@ export function packageRootOf(entryScript: string): string {
   }
 }
 
-/** `node_modules/`, `.git/` and the patterns of the root's `.gitignore`, left out of the package. */
+/**
+ * `node_modules/`, `.git/` and what the package's `.gitignore` files name, left out of the package.
+ * A `.gitignore` in a subdirectory applies below it, its patterns relative to it; a path any of
+ * them leaves out is out (a `!` re-includes only within its own file).
+ */
 export function packageExcludes(root: string): Excluder {
-  const patterns = ["node_modules/", ".git/"];
-  const ignore = join(root, ".gitignore");
-  if (existsSync(ignore)) patterns.push(...readFileSync(ignore, "utf8").split(/\r?\n/));
-  return compileExcludes(patterns);
+  const fixed = compileExcludes(["node_modules/", ".git/"]);
+  const byDir = new Map<string, Excluder | undefined>();
+  const rulesOf = (dir: string): Excluder | undefined => {
+    if (byDir.has(dir)) return byDir.get(dir);
+    const file = join(root, dir, ".gitignore");
+    const rules = existsSync(file) ? compileExcludes(readFileSync(file, "utf8").split(/\r?\n/)) : undefined;
+    byDir.set(dir, rules);
+    return rules;
+  };
+  return (relPath, isDir) => {
+    if (fixed(relPath, isDir)) return true;
+    const parts = relPath.split("/");
+    for (let depth = 0; depth < parts.length; depth++) {
+      const dir = parts.slice(0, depth).join("/");
+      const rules = rulesOf(dir);
+      if (rules?.(parts.slice(depth).join("/"), isDir)) return true;
+    }
+    return false;
+  };
 }
 
 function mib(bytes: number): string {

@@ -46,6 +46,19 @@ describe("the job's package", () => {
     expect(pkg.size).toBe(23 + 1 + 1 + 1 + 2);
   });
 
+  test("a .gitignore in a subdirectory applies below it, relative to it", () => {
+    using dir = tempDir();
+    write(dir.path, "job.ts", "x");
+    write(dir.path, "data/.gitignore", "*.bin\n/raw/\n");
+    write(dir.path, "data/a.bin", "x");
+    write(dir.path, "data/deep/b.bin", "x");
+    write(dir.path, "data/raw/c.txt", "x");
+    write(dir.path, "data/deep/raw/d.txt", "x");
+    write(dir.path, "other.bin", "x");
+    const pkg = scanPackage(dir.path);
+    expect(pkg.files).toEqual(["data/.gitignore", "data/deep/raw/d.txt", "job.ts", "other.bin"]);
+  });
+
   test("the hash follows the files' paths and bytes only", () => {
     using a = tempDir();
     using b = tempDir();
