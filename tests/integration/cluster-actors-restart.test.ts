@@ -53,6 +53,20 @@ describe("actors whose node dies", () => {
     });
   });
 
+  test("with no other node that fits, the actor restarts on the node that placed it", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const node = await cluster.addNode({ numCpus: 1 });
+    const head = (await cluster.status()).nodes.find((n) => n.isHead)!;
+    const driver = spawnDriver(cluster, "adopt", cluster.dir.path, node.nodeId);
+    const [, where] = await driver.waitForOutput(/WHERE (\w+)/);
+    expect(where).toBe(node.nodeId);
+    await markers(join(cluster.dir.path, "adopted"));
+    node.kill("SIGKILL");
+    expect(await driver.proc.exited).toBe(0);
+    expect(driver.stderr).toBe("");
+    expect(reportOf(driver.stdout)).toEqual({ retriedOn: head.nodeId, where: head.nodeId, count: 6 });
+  });
+
   test("without maxRestarts, kill -9 of the node fails pending and later calls with ActorDiedError caused by NodeDiedError", async () => {
     await using cluster = await startCluster({ numCpus: 0 });
     const node = await cluster.addNode({ numCpus: 1 });
