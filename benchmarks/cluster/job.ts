@@ -13,7 +13,7 @@
  *   many-tasks N                N tiny default tasks queued at once on a head without CPUs
  */
 import { readFileSync } from "node:fs";
-import { get, getRuntimeContext, nodes, type ObjectRef, put, remote } from "rayts";
+import { free, get, getRuntimeContext, nodes, type ObjectRef, put, remote } from "rayts";
 
 const MiB = 1024 * 1024;
 
@@ -95,8 +95,10 @@ async function best(rounds: number, op: () => Promise<unknown>): Promise<number[
 /** Gets `ref`, checks it, then drops the ref and the view so the next round finds room in the store. */
 async function getAndDrop(ref: ObjectRef<unknown>, check: (value: unknown) => boolean): Promise<void> {
   if (!check(await get(ref))) throw new Error("A transfer round returned a wrong value");
+  await free([ref]);
   ref[Symbol.dispose]();
   Bun.gc(true);
+  await Bun.sleep(0);
 }
 
 async function transfer(mib: number): Promise<void> {
@@ -123,7 +125,9 @@ async function transfer(mib: number): Promise<void> {
     using ref = put(source);
     const start = performance.now();
     await getAndDrop(lengthOf.options(on(nodeId)).remote(ref), isSum);
-    return performance.now() - start;
+    const ms = performance.now() - start;
+    await free([ref]);
+    return ms;
   };
   const pushLocal = await timed(rounds, readRound(here));
   const pushRemote = await timed(rounds, readRound(target));

@@ -162,6 +162,8 @@ const rows: Row[] = [];
 const loadBefore: Record<string, number> = {};
 const results: Record<string, unknown> = {};
 const mib = (b: number) => `${(b / MiB).toFixed(0)} MiB`;
+/** A peak RSS, or "exited" for a process whose status could not be read any more. */
+const rssText = (b: number) => (b === 0 ? "exited" : mib(b));
 const fmt = (n: number, digits = 0) =>
   n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] as number;
@@ -202,8 +204,8 @@ async function transferRun(mode: "http" | "shm"): Promise<void> {
   const size = quick ? 64 : 256;
   await using cluster = await new BenchCluster().start({
     headCpus: 1,
-    headStoreBytes: 6 * size * MiB,
-    nodes: [{ cpus: 1, storeBytes: 6 * size * MiB }],
+    headStoreBytes: 8 * size * MiB,
+    nodes: [{ cpus: 1, storeBytes: 8 * size * MiB }],
     headEnv: mode === "http" ? { RAYTS_OBJECT_TRANSFER: "http" } : {},
   });
   // The raw floor, three times before and three times after the transfers: the median of the six.
@@ -268,7 +270,7 @@ await bench("many-actors", async () => {
   rows.push({
     name: `many_actors (${fmt(n)} on 4 nodes)`,
     figure: `${fmt(r.perSecond as number)} actors/s`,
-    detail: `${fmt(r.ms as number)} ms; peak RSS head ${mib(rss.head)}, nodes ${rss.nodes.map(mib).join(", ")}`,
+    detail: `${fmt(r.ms as number)} ms; peak RSS head ${mib(rss.head)}, nodes ${rss.nodes.map(rssText).join(", ")}`,
   });
 });
 
@@ -285,7 +287,7 @@ await bench("many-tasks", async () => {
   rows.push({
     name: `many_tasks (${fmt(n)} queued, head without CPUs, 4 nodes)`,
     figure: `${fmt(r.perSecond as number)} tasks/s`,
-    detail: `${fmt(r.ms as number)} ms (submitted in ${fmt(r.submittedMs as number)} ms), per node ${Object.values(r.perNode as Record<string, number>).join("/")}; peak RSS head ${mib(rss.head)}, nodes ${rss.nodes.map(mib).join(", ")}, driver ${mib(r.driverPeakRss as number)}`,
+    detail: `${fmt(r.ms as number)} ms (submitted in ${fmt(r.submittedMs as number)} ms), per node ${Object.values(r.perNode as Record<string, number>).join("/")}; peak RSS head ${mib(rss.head)}, nodes ${rss.nodes.map(rssText).join(", ")}, driver ${mib(r.driverPeakRss as number)}`,
   });
 });
 
