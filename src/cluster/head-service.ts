@@ -61,7 +61,10 @@ export class HeadService {
   private constructor(options: HeadServiceOptions) {
     this.#options = options;
     this.#heartbeatMs = options.heartbeatMs ?? 1000;
-    this.#deadAfterMs = options.deadAfterMs ?? 5000;
+    // A killed node's socket closes at once; silence only catches hung nodes and lost machines. A
+    // node booting hundreds of actor Workers on a loaded machine can miss heartbeats for over 5 s,
+    // so the limit leaves room for that and still declares a silent node dead within 10 s.
+    this.#deadAfterMs = options.deadAfterMs ?? 8000;
     this.table = new NodeTable({ deadAfterMs: this.#deadAfterMs });
     this.#server = startTransportServer({
       host: options.host,

@@ -3,8 +3,8 @@
  * environment cache) and their unpacked, installed copies (`job-<hash>/`), content-addressed, so
  * every job with the same files reuses one copy. A node missing an archive fetches it by hash from
  * the head (`GET /packages/:hash`). Unpacking uses `tar`; when the package's `package.json` lists
- * dependencies they are installed there with Bun (`install --production`), the way runtime
- * environments install theirs. A finished copy appends `<hash> <pid>` to `packages.log` in the
+ * dependencies they are installed there with Bun (`install --production`, without the project's
+ * own lifecycle scripts), the way runtime environments install theirs. A finished copy appends `<hash> <pid>` to `packages.log` in the
  * cache (what the tests count). Every failure is a {@link RuntimeEnvSetupError} with the step's output.
  *
  * @example
@@ -135,6 +135,7 @@ async function prepare(
     const tar = need("tar", "unpack the job's package");
     await run(ctl, `Unpacking the job's package ${ref.root}`, [tar, "-xzf", archive, "-C", tmp], tmp);
     if (install && hasDependencies(tmp)) {
+      dropOwnLifecycleScripts(tmp);
       await runBun(
         ctl,
         `Installing the dependencies of the job's package ${ref.root} (bun install)`,
@@ -157,6 +158,29 @@ async function prepare(
     rmSync(tmp, { recursive: true, force: true });
     throw err;
   }
+}
+
+/**
+ * The project's own install-time scripts (a `postinstall` that builds it for its developers, often
+ * with devDependencies that are not installed here) do not run on nodes: only its dependencies are
+ * installed. The dependencies' own scripts run as Bun allows them.
+ */
+const OWN_LIFECYCLE_SCRIPTS = ["preinstall", "install", "postinstall", "preprepare", "prepare", "postprepare"];
+
+function dropOwnLifecycleScripts(dir: string): void {
+  const file = join(dir, "package.json");
+  const pkg = JSON.parse(readFileSync(file, "utf8")) as Record<string, unknown>;
+  const scripts = pkg.scripts;
+  if (scripts === null || typeof scripts !== "object") return;
+  const kept = { ...(scripts as Record<string, unknown>) };
+  let dropped = false;
+  for (const name of OWN_LIFECYCLE_SCRIPTS) {
+    if (name in kept) {
+      delete kept[name];
+      dropped = true;
+    }
+  }
+  if (dropped) writeFileSync(file, `${JSON.stringify({ ...pkg, scripts: kept }, null, 2)}\n`);
 }
 
 function hasDependencies(dir: string): boolean {

@@ -84,9 +84,11 @@ function makeProject(root: string): string {
       private: true,
       type: "module",
       dependencies: { shipdep: "file:./vendor/shipdep-1.0.0.tgz" },
+      // The author's own build step: runs here, never on the nodes (their copy only gets the deps).
+      scripts: { postinstall: "touch postinstall-ran" },
     }),
   );
-  writeFileSync(join(proj, ".gitignore"), "node_modules/\nsecret.txt\n");
+  writeFileSync(join(proj, ".gitignore"), "node_modules/\nsecret.txt\npostinstall-ran\n");
   writeFileSync(join(proj, "secret.txt"), "not for other nodes\n");
   writeFileSync(join(proj, "data.txt"), "shipped\n");
   writeFileSync(join(proj, "job.ts"), JOB);
@@ -157,6 +159,8 @@ describe("the job's package on other nodes", () => {
     expect(first.data).toBe("shipped");
     expect(first.secret).toBe(false);
     expect(existsSync(join(copy, "secret.txt"))).toBe(false);
+    expect(existsSync(join(proj, "postinstall-ran"))).toBe(true);
+    expect(existsSync(join(copy, "postinstall-ran"))).toBe(false);
     expect(existsSync(join(copy, "vendor", "shipdep-1.0.0.tgz"))).toBe(true);
     expect(lines(join(nodeCache, "packages.log"))).toHaveLength(1);
 
