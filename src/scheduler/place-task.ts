@@ -6,9 +6,14 @@
  * - Hard node affinity names the node (this one runs it here); an unknown or dead node is
  *   `TaskUnschedulableError`. Soft affinity to a node that is not alive, or whose totals can never
  *   fit the task, falls back to the default.
- * - `DEFAULT` is local first: work this node can ever fit stays here; work it can never fit spills
- *   to the best-fitting other node (see {@link Placer.bestFit}). Work whose largest arguments live
- *   on another node that can fit it goes there instead (`locality.ts`).
+ * - `DEFAULT` is Ray's hybrid policy ({@link Placer.hybrid}): work stays here while this node has
+ *   its resources free now, counting the work it took but has not started (waiting for arguments,
+ *   queued, pipelined behind a running task), so a burst does not all look free; when it does not,
+ *   the work spills to the best-fitting other node with them free now (see {@link Placer.bestFit});
+ *   when no node has them free, it queues here if this node can ever fit it, else on the
+ *   best-fitting node whose totals do. Work whose largest arguments live on another node that can
+ *   fit it goes there instead (`locality.ts`). Work queued here is not spilled again later when
+ *   another node frees up.
  * - `SPREAD` goes round-robin over the alive nodes whose totals fit, this one included, skipping
  *   nodes without the resources free now unless none has them (Ray's spread policy).
  *
@@ -56,8 +61,11 @@ export class Placer {
     this.#ctx = ctx;
   }
 
-  /** Where `rec` should run (see the module comment). */
-  placeTask(rec: TaskRecord): Placement {
+  /**
+   * Where `rec` should run (see the module comment); `pendingHere` is the demand of the work this
+   * node took but has not started (queued for resources, or waiting for its arguments).
+   */
+  placeTask(rec: TaskRecord, pendingHere: ResourceSet = ResourceSet.EMPTY): Placement {
     const ctx = this.#ctx;
     const spec = rec.spec;
     const sched = spec.opts.scheduling;
@@ -85,8 +93,28 @@ export class Placer {
       if (near !== undefined) return this.sent(near, rec.demand);
     }
     if (sched === "SPREAD") return this.spread(rec.demand);
-    if (ctx.resources.isFeasible(rec.demand)) return undefined;
-    return this.bestFit(rec.demand);
+    return this.hybrid(rec.demand, pendingHere);
+  }
+
+  /**
+   * `DEFAULT` placement of `demand` (Ray's hybrid policy): this node (undefined) while it has
+   * `demand` free now on top of `pendingHere` (the work it took but has not started); else the
+   * best-fitting other node among those with it free now (see {@link bestFit}); else this node
+   * when it can ever fit it (the work queues here), else the best-fitting other node whose totals
+   * fit, queueing there.
+   */
+  hybrid(demand: ResourceSet, pendingHere: ResourceSet = ResourceSet.EMPTY): string | undefined {
+    const resources = this.#ctx.resources;
+    const feasible = resources.isFeasible(demand);
+    if (
+      feasible &&
+      (demand.isEmpty() || resources.fits(pendingHere.isEmpty() ? demand : demand.add(pendingHere)))
+    ) {
+      return undefined;
+    }
+    const free = this.bestFit(demand, true);
+    if (free !== undefined || feasible) return free;
+    return this.bestFit(demand);
   }
 
   /**
@@ -120,9 +148,10 @@ export class Placer {
    * The other node that fits `demand` best, or undefined when no other node's totals cover it: the
    * one left with the largest share free after taking `demand` (the smallest share over the
    * resources it asks for, CPU for an empty demand), so nodes with the resources free now come
-   * before nodes that would queue it, and among those the least loaded one wins.
+   * before nodes that would queue it, and among those the least loaded one wins. With `freeNow`,
+   * only nodes with `demand` free now (after this placer's debits) are candidates.
    */
-  bestFit(demand: ResourceSet): string | undefined {
+  bestFit(demand: ResourceSet, freeNow = false): string | undefined {
     const want = demand.toRecord();
     const keys = Object.keys(want);
     if (keys.length === 0) keys.push("CPU");
@@ -130,6 +159,7 @@ export class Placer {
     let bestScore = Number.NEGATIVE_INFINITY;
     for (const n of this.#candidates()) {
       if (!ResourceSet.of(n.total).covers(demand)) continue;
+      if (freeNow && !ResourceSet.of(n.available).covers(demand)) continue;
       let score = Number.POSITIVE_INFINITY;
       for (const k of keys) {
         const total = n.total[k] ?? 0;

@@ -17,6 +17,7 @@ import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
 import { type Placer, placerOf } from "./place-task.ts";
+import { ResourceSet } from "./resource-set.ts";
 import { compileDemand, demandOf, type ShapeQueue, type TaskRecord } from "./task-record.ts";
 
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
@@ -35,6 +36,9 @@ export class TaskManager {
   readonly #warned = new Set<string>();
   /** Where tasks go (this node or another), with its spread cursor. */
   readonly #placer: Placer;
+  /** On a cluster, the tasks placed here that wait for their arguments, and their summed demand. */
+  readonly #waitingHere = new Set<TaskRecord>();
+  #waitingDemand = ResourceSet.EMPTY;
   #scheduling = false;
   #again = false;
 
@@ -111,7 +115,7 @@ export class TaskManager {
       this.#fail(rec, ctx.lostError(lostId));
       return;
     }
-    const placed = this.#placer.placeTask(rec);
+    const placed = this.#placer.placeTask(rec, this.#pendingHere());
     if (placed instanceof Error) {
       this.#fail(rec, placed);
       return;
@@ -136,6 +140,37 @@ export class TaskManager {
       else ctx.store.onReady(id, onDep);
     }
     if (rec.deps === 0) this.#enqueue(rec);
+    else if (!remote && group === undefined && ctx.cluster !== undefined) this.#waitHere(rec);
+  }
+
+  /**
+   * The demand of the work this node took but has not started, as placement counts it against
+   * what is free here (so a burst does not all look free): tasks waiting for their arguments,
+   * queued for resources, or pipelined onto a lease behind the task it runs.
+   */
+  #pendingHere(): ResourceSet {
+    if (this.#ctx.cluster === undefined) return ResourceSet.EMPTY;
+    let sum = this.#waitingDemand;
+    for (const q of this.#queues.values()) {
+      let n = q.items.length - q.head;
+      for (const l of q.leases) if (l.inflight.length > 1) n += l.inflight.length - 1;
+      if (n === 0 || q.demand.isEmpty()) continue;
+      const scaled: Record<string, number> = {};
+      for (const [k, v] of Object.entries(q.demand.toRecord())) scaled[k] = v * n;
+      sum = sum.add(ResourceSet.of(scaled));
+    }
+    return sum;
+  }
+
+  #waitHere(rec: TaskRecord): void {
+    if (rec.demand.isEmpty() || this.#waitingHere.has(rec)) return;
+    this.#waitingHere.add(rec);
+    this.#waitingDemand = this.#waitingDemand.add(rec.demand);
+  }
+
+  #doneWaitingHere(rec: TaskRecord): void {
+    if (!this.#waitingHere.delete(rec)) return;
+    this.#waitingDemand = this.#waitingDemand.subtract(rec.demand);
   }
 
   /** Local work whose arguments live on another node (placed again here): wait until they are pulled. */
@@ -148,6 +183,7 @@ export class TaskManager {
     const missing = refs.filter(([, id]) => !store.isReady(id));
     rec.state = "WAITING";
     rec.deps = missing.length;
+    if (rec.group === undefined && this.#ctx.cluster !== undefined) this.#waitHere(rec);
     for (const [, id] of missing) {
       try {
         store.onReady(id, () => {
@@ -162,6 +198,7 @@ export class TaskManager {
   }
 
   #enqueue(rec: TaskRecord, front = false): void {
+    if (this.#waitingHere.size > 0) this.#doneWaitingHere(rec);
     if (rec.cancelled) return;
     if (rec.target === undefined && this.#fetchArgs(rec)) return;
     // An argument that is itself an error fails the task without running it, as in Ray.
@@ -201,7 +238,7 @@ export class TaskManager {
       if (rec.state === "FINISHED" || rec.cancelled) return;
       if (this.#retriesLeft(rec)) {
         rec.attempt++;
-        const placed = this.#placer.placeTask(rec);
+        const placed = this.#placer.placeTask(rec, this.#pendingHere());
         if (placed instanceof Error) {
           this.#fail(rec, placed);
           return;
@@ -413,6 +450,7 @@ export class TaskManager {
   #finish(rec: TaskRecord): void {
     if (rec.state === "FINISHED") return;
     rec.state = "FINISHED";
+    if (this.#waitingHere.size > 0) this.#doneWaitingHere(rec);
     this.#tasks.delete(rec.spec.taskId);
     this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
   }
@@ -632,6 +670,8 @@ export class TaskManager {
   closeAll(): void {
     this.#tasks.clear();
     this.#queues.clear();
+    this.#waitingHere.clear();
+    this.#waitingDemand = ResourceSet.EMPTY;
   }
 
   #warnInfeasible(rec: TaskRecord): void {

@@ -156,7 +156,8 @@ const where = remote(async () => {
   return { node: getRuntimeContext().nodeId, data, a: process.env.INHERIT_A ?? null };
 });
 const parent = remote(async (target: string) => ({
-  self: await get(where.remote()),
+  // Pinned here: the parent holds this node's only CPU, so unpinned work would spill elsewhere.
+  self: await get(where.options({ scheduling: { nodeId: getRuntimeContext().nodeId } }).remote()),
   child: await get(where.options({ scheduling: { nodeId: target } }).remote()),
 }));
 const out = await get(

@@ -1,0 +1,120 @@
+/**
+ * Default work spills when its node is busy (Ray's hybrid policy): a real head with 1 CPU and two
+ * nodes with 2 CPUs each, on port 0. Tasks hold their CPU until the test writes a release file (they
+ * poll the file system instead of waiting in get(), which would lend their CPU), so what runs at
+ * once is decided by placement alone. A burst from the driver fills the head's node, then the other
+ * nodes, and queues the rest until a CPU frees; a task on node B submitting two tasks keeps the first
+ * on B and spills the second.
+ */
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { startCluster, type TestCluster } from "../cluster-harness.ts";
+
+const TIMEOUT = 120_000;
+setDefaultTimeout(TIMEOUT);
+const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-spillback-job.ts");
+
+/** A head with 1 CPU and nodes B and C with 2 CPUs each, all alive. */
+async function threeNodes() {
+  const cluster = await startCluster({ numCpus: 1 });
+  try {
+    const b = await cluster.addNode({ numCpus: 2 });
+    const c = await cluster.addNode({ numCpus: 2 });
+    const status = await cluster.waitForStatus(
+      (s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3,
+    );
+    const head = status.nodes.find((n) => n.isHead)!.nodeId;
+    return { cluster, head, b: b.nodeId, c: c.nodeId };
+  } catch (err) {
+    await cluster[Symbol.asyncDispose]();
+    throw err;
+  }
+}
+
+function run(cluster: TestCluster, ...args: string[]) {
+  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args], {
+    timeoutMs: TIMEOUT,
+  });
+}
+
+function reportOf(out: { code: number; stdout: string; stderr: string }): Record<string, unknown> {
+  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+  if (out.code !== 0 || line === undefined) {
+    throw new Error(`The driver exited ${out.code} without a report: ${out.stdout}\n${out.stderr}`);
+  }
+  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
+}
+
+/** The node of every started hold task, by label. */
+function started(dir: string): Map<string, string> {
+  const out = new Map<string, string>();
+  if (!existsSync(dir)) return out;
+  for (const name of readdirSync(dir)) {
+    if (!name.startsWith("started-")) continue;
+    const node = readFileSync(join(dir, name), "utf8");
+    if (node.length > 0) out.set(name.slice("started-".length), node);
+  }
+  return out;
+}
+
+/** Resolves with the started tasks once `done` holds for them (or throws if the driver ended first). */
+async function waitStarted(
+  dir: string,
+  driver: { ended: boolean },
+  done: (s: Map<string, string>) => boolean,
+): Promise<Map<string, string>> {
+  for (;;) {
+    const s = started(dir);
+    if (done(s)) return s;
+    if (driver.ended) throw new Error(`The driver ended while waiting; started: ${JSON.stringify([...s])}`);
+    await Bun.sleep(50);
+  }
+}
+
+function countsOf(nodes: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of nodes) out[n] = (out[n] ?? 0) + 1;
+  return out;
+}
+
+describe("default work spills to another node when its node is busy", () => {
+  test("a burst from the driver runs on all three nodes at once; what finds no CPU queues and completes", async () => {
+    const { cluster, head, b, c } = await threeNodes();
+    await using _ = cluster;
+    const dir = join(cluster.dir.path, "spill");
+    const driver = { ended: false };
+    const out = run(cluster, "burst", "8").finally(() => {
+      driver.ended = true;
+    });
+    // 5 CPUs in all: 1 on the head's node, 2 on B, 2 on C; the other 3 tasks queue.
+    const running = await waitStarted(dir, driver, (s) => s.size >= 5);
+    const counts = countsOf(running.values());
+    expect(counts).toEqual({ [head]: 1, [b]: 2, [c]: 2 });
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "release"), "go");
+    const report = reportOf(await out);
+    const nodes = report.nodes as string[];
+    expect(nodes).toHaveLength(8);
+    expect(nodes.every((n) => [head, b, c].includes(n))).toBe(true);
+    expect(started(dir).size).toBe(8);
+  });
+
+  test("a task on node B submitting two tasks keeps the first on B and spills the second", async () => {
+    const { cluster, b } = await threeNodes();
+    await using _ = cluster;
+    const dir = join(cluster.dir.path, "spill");
+    const driver = { ended: false };
+    const out = run(cluster, "nested", b).finally(() => {
+      driver.ended = true;
+    });
+    // The parent holds one of B's 2 CPUs: the first child takes the other, the second finds B full.
+    const running = await waitStarted(dir, driver, (s) => s.size >= 2);
+    expect(running.get("child-0")).toBe(b);
+    expect(running.get("child-1")).not.toBe(b);
+    writeFileSync(join(dir, "release"), "go");
+    const report = reportOf(await out);
+    expect(report.self).toBe(b);
+    expect(report.children).toEqual([running.get("child-0"), running.get("child-1")]);
+  });
+});
