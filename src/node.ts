@@ -102,8 +102,9 @@ export class Node implements NodeApi, NodeContext {
    * Sends console output of task `taskId` to `caller` when that caller is a connection of another
    * process (a driver, or a node that forwarded the task); false when it is not.
    */
-  logRelay: ((caller: CallerId, taskId: string, text: string, err: boolean) => boolean) | undefined =
-    undefined;
+  logRelay:
+    | ((caller: CallerId, taskId: string, text: string, err: boolean, actorId?: string) => boolean)
+    | undefined = undefined;
   /** Where this node listens (`host:port`), once it serves a cluster; "" on the embedded cluster. */
   #address = "";
   /** Objects across nodes: owner-side locations and borrowers, pulls (once the node has an address). */
@@ -618,25 +619,32 @@ export class Node implements NodeApi, NodeContext {
   // ---- workers -------------------------------------------------------------------------------
 
   /**
-   * A caller's cast failed on the node (`who` names the caller in the warning): a submission's
-   * results, or an actor's creation, become that error instead of waiting forever.
-   */
-  /**
    * Console output of a worker running task `taskId` (prefixed already): relayed to the process that
-   * submitted the task or its first ancestor submitted from another process; dropped when none is
-   * known here (an actor call, a finished parent).
+   * submitted the task or its first ancestor submitted from another process; an actor's output
+   * (`actorId`) goes to the process that created it (or up the task that did); dropped when none is
+   * known here (a finished parent).
    */
-  relayLog(taskId: string, text: string, err: boolean): void {
+  relayLog(taskId: string, text: string, err: boolean, actorId?: string): void {
     // Up the chain of parent tasks to the first one submitted over a connection (Ray: the job's driver).
     let id: string | undefined = taskId;
     for (let hops = 0; id !== undefined && hops < 1000; hops++) {
       const at = this.tasks.callerOf(id);
-      if (at === undefined) return;
+      if (at === undefined) break;
       if (this.logRelay?.(at.caller, id, text, err) === true) return;
       id = at.parentTaskId;
     }
+    // An actor's output (its calls are not tasks here) goes to its creator, then up its tasks.
+    if (actorId === undefined) return;
+    const creator = this.actors.creatorOf(actorId);
+    if (creator === undefined) return;
+    if (this.logRelay?.(creator.caller, taskId, text, err, actorId) === true) return;
+    if (creator.parentTaskId !== undefined) this.relayLog(creator.parentTaskId, text, err);
   }
 
+  /**
+   * A caller's cast failed on the node (`who` names the caller in the warning): a submission's
+   * results, or an actor's creation, become that error instead of waiting forever.
+   */
   castFailed(who: string, method: string, args: readonly unknown[], err: unknown): void {
     const error = err instanceof Error ? err : new Error(String(err));
     if (method === "submitTask" || method === "submitActorCall") {

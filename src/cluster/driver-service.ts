@@ -58,10 +58,14 @@ export class DriverService {
     this.#node = node;
     this.#log = log;
     this.#packages = packages;
-    node.logRelay = (caller, taskId, text, err) => {
+    node.logRelay = (caller, taskId, text, err, actorId) => {
       const peer = this.#drivers.get(caller);
       if (peer === undefined) return false;
-      peer.send({ t: DRIVER_LOG, taskId, text, err });
+      peer.send(
+        actorId === undefined
+          ? { t: DRIVER_LOG, taskId, text, err }
+          : { t: DRIVER_LOG, taskId, text, err, actorId },
+      );
       return true;
     };
   }

@@ -188,7 +188,12 @@ export class NodeLinks implements ClusterView {
       routeMessages({
         [DRIVER_LOG]: (m) => {
           if (typeof m.taskId === "string" && typeof m.text === "string")
-            this.#options.node.relayLog(m.taskId, m.text, m.err === true);
+            this.#options.node.relayLog(
+              m.taskId,
+              m.text,
+              m.err === true,
+              typeof m.actorId === "string" ? m.actorId : undefined,
+            );
         },
       }),
     );

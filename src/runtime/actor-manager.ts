@@ -78,6 +78,16 @@ export class ActorManager {
     ];
   }
 
+  /**
+   * Who created actor `actorId` (known here: its record, or the one of an actor placed on another
+   * node from here), and the task it was created in: where its console output goes.
+   */
+  creatorOf(actorId: string): { caller: CallerId; parentTaskId: string | undefined } | undefined {
+    const rec = this.#resolve(actorId);
+    if (rec !== undefined) return { caller: rec.creator, parentTaskId: rec.spec.parentTaskId };
+    return this.#remote.creatorOf(actorId);
+  }
+
   /** The real id behind an alias made by `getIfExists`. */
   resolveId(actorId: string): string {
     return this.#names.resolveId(actorId);

@@ -328,6 +328,7 @@ export class Core {
     const actorId = newTaskId();
     const packed = this.packArgs(args);
     const namespace = opts.namespace ?? this.namespace;
+    const parentTaskId = this.currentTask()?.taskId;
     this.api.createActor(this.caller, {
       actorId,
       cls,
@@ -339,6 +340,7 @@ export class Core {
       generators: methods.generators,
       namespace,
       env,
+      ...(parentTaskId === undefined ? {} : { parentTaskId }),
     });
     for (const t of packed.temps) t[Symbol.dispose]();
     return { actorId: this.api.resolveActorId(actorId), namespace };

@@ -38,8 +38,9 @@ export const DRIVER_CALL = "r";
  */
 export const DRIVER_ENTRY = "entry";
 /**
- * One-way, node → driver (or node → the node that forwarded the work): `{ taskId, text, err }`,
- * console output of a worker running that task, prefixed already (see `Node.relayLog`).
+ * One-way, node → driver (or node → the node that forwarded the work): `{ taskId, text, err,
+ * actorId? }`, console output of a worker running that task or hosting that actor, prefixed already
+ * (see `Node.relayLog`).
  */
 export const DRIVER_LOG = "log";
 

@@ -73,6 +73,8 @@ export interface ActorSpec {
   readonly generators: readonly string[];
   readonly namespace: string;
   readonly env: Readonly<Record<string, string>> | undefined;
+  /** The task that created the actor, if any: where its console output goes after its creator. */
+  readonly parentTaskId?: string;
 }
 
 /** A method call on an actor. */

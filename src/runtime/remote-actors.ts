@@ -45,6 +45,14 @@ export class RemoteActors {
     this.#hooks = hooks;
   }
 
+  /** Who created actor `actorId` placed from here, with the task it was created in (if known here). */
+  creatorOf(actorId: string): { caller: CallerId; parentTaskId: string | undefined } | undefined {
+    const rec = this.#actors.get(actorId);
+    return rec === undefined || rec.proxy
+      ? undefined
+      : { caller: rec.creator, parentTaskId: rec.spec.parentTaskId };
+  }
+
   has(actorId: string): boolean {
     return this.#actors.has(actorId);
   }

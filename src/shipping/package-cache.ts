@@ -165,7 +165,14 @@ async function prepare(
  * with devDependencies that are not installed here) do not run on nodes: only its dependencies are
  * installed. The dependencies' own scripts run as Bun allows them.
  */
-const OWN_LIFECYCLE_SCRIPTS = ["preinstall", "install", "postinstall", "preprepare", "prepare", "postprepare"];
+const OWN_LIFECYCLE_SCRIPTS = [
+  "preinstall",
+  "install",
+  "postinstall",
+  "preprepare",
+  "prepare",
+  "postprepare",
+];
 
 function dropOwnLifecycleScripts(dir: string): void {
   const file = join(dir, "package.json");

@@ -484,11 +484,17 @@ export class Executor {
     }
   }
 
-  /** Name for console prefixes: the running task's, else the actor's class. */
   /** The id of the task or actor call running now, if any. */
   currentTaskId(): string | undefined {
     return taskContext.getStore()?.taskId ?? this.#runningCtx?.taskId;
   }
+
+  /** The actor this worker hosts, if any. */
+  currentActorId(): string | undefined {
+    return this.#actor?.actorId;
+  }
+
+  /** Name for console prefixes: the running task's, else the actor's class. */
 
   currentName(): string {
     const ctx = taskContext.getStore();

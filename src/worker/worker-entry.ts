@@ -72,8 +72,11 @@ function start(init: WorkerInit): void {
     ? {
         where: `node=${init.nodeId.slice(0, 8)}`,
         sink: (text, err) => {
+          // An actor's output goes to whoever created it, also between calls.
           const taskId = ex.currentTaskId();
-          if (taskId !== undefined) link?.post({ t: "log", taskId, text, err });
+          const actorId = ex.currentActorId();
+          if (taskId !== undefined || actorId !== undefined)
+            link?.post({ t: "log", taskId: taskId ?? "", actorId, text, err });
         },
       }
     : undefined;

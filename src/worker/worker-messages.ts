@@ -48,7 +48,12 @@ function onMessage(node: Node, w: WorkerProc, m: FromWorker): void {
       );
       return;
     case "log":
-      node.relayLog(String(m.taskId), String(m.text), m.err === true);
+      node.relayLog(
+        String(m.taskId),
+        String(m.text),
+        m.err === true,
+        typeof m.actorId === "string" ? m.actorId : undefined,
+      );
       return;
     case "returned":
       node.tasks.onReturned(w, m.taskIds as string[]);

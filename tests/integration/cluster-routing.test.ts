@@ -130,6 +130,18 @@ describe("work crosses nodes from every node", () => {
     expect(out.stdout).toMatch(/^DONE$/m);
   });
 
+  test("console output of actors on other nodes reaches the driver: the driver's own actor and one a task created", async () => {
+    const { cluster, head, b, c } = await threeNodes();
+    await using _ = cluster;
+    const out = await run(cluster, "actor-logs", b, head, c);
+    expect(out.code).toBe(0);
+    const at = (node: string) => `pid=\\d+ node=${node.slice(0, 8)}\\)`;
+    expect(out.stdout).toMatch(new RegExp(`^\\(Talker\\.say ${at(c)} said on C$`, "m"));
+    expect(out.stderr).toMatch(new RegExp(`^\\(Talker\\.say ${at(c)} grumbled on C$`, "m"));
+    expect(out.stdout).toMatch(new RegExp(`^\\(Talker\\.say ${at(head)} said by the task's actor$`, "m"));
+    expect(out.stdout).toMatch(/^DONE$/m);
+  });
+
   test("SPREAD from the driver and from a task on node B puts tasks, and actors, on every node", async () => {
     const { cluster, head, b, c } = await threeNodes();
     await using _ = cluster;
