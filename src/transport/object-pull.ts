@@ -58,6 +58,26 @@ export async function readBodyInto(
 }
 
 /**
+ * Sends one request of an object transfer (`what` names it in errors): a network failure or a
+ * refused request (its status and body) is an ObjectTransferError.
+ */
+async function requestObject(url: string, init: RequestInit, what: string): Promise<Response> {
+  let res: Response;
+  try {
+    res = await fetch(url, init);
+  } catch (err) {
+    throw new ObjectTransferError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
+      cause: err,
+    });
+  }
+  if (!res.ok) {
+    const text = await res.text().catch(() => "");
+    throw new ObjectTransferError(`${what} failed: HTTP ${res.status} ${text}`);
+  }
+  return res;
+}
+
+/**
  * Pulls object `id` (`size` bytes) from the node at `address` (`host:port`) into a new shm block of
  * `store` and returns its offset; the caller seals it. On any failure the block is freed and an
  * ObjectTransferError (or ObjectStoreFullError) is thrown.
@@ -70,18 +90,12 @@ export async function pullObject(
   size: number,
 ): Promise<number> {
   const what = `Pulling object ${id} from ${address}`;
-  let res: Response;
-  try {
-    res = await fetch(`http://${address}/objects/${encodeURIComponent(id)}`, { headers: authHeaders(token) });
-  } catch (err) {
-    throw new ObjectTransferError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
-  }
-  if (!res.ok || res.body === null) {
-    const text = await res.text().catch(() => "");
-    throw new ObjectTransferError(`${what} failed: HTTP ${res.status} ${text}`);
-  }
+  const res = await requestObject(
+    `http://${address}/objects/${encodeURIComponent(id)}`,
+    { headers: authHeaders(token) },
+    what,
+  );
+  if (res.body === null) throw new ObjectTransferError(`${what} failed: HTTP ${res.status} without a body`);
   let off: number;
   try {
     off = store.allocShm(size);
@@ -112,9 +126,9 @@ export async function pushObject(
   bytes: Uint8Array,
 ): Promise<number> {
   const what = `Pushing object ${id} to ${address}`;
-  let res: Response;
-  try {
-    res = await fetch(`http://${address}/objects/${encodeURIComponent(id)}`, {
+  const res = await requestObject(
+    `http://${address}/objects/${encodeURIComponent(id)}`,
+    {
       method: "PUT",
       headers: {
         ...authHeaders(token),
@@ -122,14 +136,10 @@ export async function pushObject(
         "Content-Length": String(bytes.byteLength),
       },
       body: bytes,
-    });
-  } catch (err) {
-    throw new ObjectTransferError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
-  }
+    },
+    what,
+  );
   const text = await res.text();
-  if (!res.ok) throw new ObjectTransferError(`${what} failed: HTTP ${res.status} ${text}`);
   const answer = JSON.parse(text) as { off?: unknown };
   if (typeof answer.off !== "number") throw new ObjectTransferError(`${what}: malformed answer ${text}`);
   return answer.off;
@@ -147,18 +157,12 @@ export async function pullObjectBytes(
   size: number,
 ): Promise<Uint8Array> {
   const what = `Pulling object ${id} from ${address}`;
-  let res: Response;
-  try {
-    res = await fetch(`http://${address}/objects/${encodeURIComponent(id)}`, { headers: authHeaders(token) });
-  } catch (err) {
-    throw new ObjectTransferError(`${what} failed: ${err instanceof Error ? err.message : String(err)}`, {
-      cause: err,
-    });
-  }
-  if (!res.ok || res.body === null) {
-    const text = await res.text().catch(() => "");
-    throw new ObjectTransferError(`${what} failed: HTTP ${res.status} ${text}`);
-  }
+  const res = await requestObject(
+    `http://${address}/objects/${encodeURIComponent(id)}`,
+    { headers: authHeaders(token) },
+    what,
+  );
+  if (res.body === null) throw new ObjectTransferError(`${what} failed: HTTP ${res.status} without a body`);
   const out = new Uint8Array(size);
   let pos = 0;
   try {
