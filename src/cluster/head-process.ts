@@ -69,7 +69,10 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   process.on("exit", () => node.close());
   service.addOwnNode({ nodeId: node.nodeId, pid: process.pid, report: () => nodeReport(node) });
   const links = new NodeLinks({
-    source: { alive: () => service.table.view() },
+    source: {
+      alive: () => service.table.view(),
+      onChange: (fn) => service.table.onChange((e) => e.t !== "dead" && fn()),
+    },
     node,
     token,
     log: (line) => log.write(line),

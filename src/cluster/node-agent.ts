@@ -33,6 +33,7 @@ type AgentState = "JOINED" | "LEFT";
 export class NodeAgent implements NodeSource {
   readonly reply: RegisterReply;
   #view: readonly ViewNode[];
+  readonly #viewListeners: Array<() => void> = [];
   readonly #peer: Peer;
   readonly #timer: ReturnType<typeof setInterval>;
   #state: AgentState = "JOINED";
@@ -54,7 +55,9 @@ export class NodeAgent implements NodeSource {
             this.#view = check.viewNodes(m.nodes, "nodes");
           } catch (err) {
             options.log(`Ignored a bad cluster view from the head: ${(err as Error).message}`);
+            return;
           }
+          for (const fn of this.#viewListeners) fn();
         },
       }),
     );
@@ -94,6 +97,11 @@ export class NodeAgent implements NodeSource {
   /** The alive nodes as the head last told (none once this node left the cluster). */
   alive(): readonly ViewNode[] {
     return this.#state === "LEFT" ? [] : this.#view;
+  }
+
+  /** Calls `fn` after every view the head pushes. */
+  onChange(fn: () => void): void {
+    this.#viewListeners.push(fn);
   }
 
   /** Leaves the cluster (the head sees the socket close and marks this node dead at once). */

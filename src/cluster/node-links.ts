@@ -29,6 +29,8 @@ import type { DriverWelcome } from "./driver-service.ts";
 export interface NodeSource {
   /** Every alive node with its last reported resources (the asking node may be among them). */
   alive(): readonly ViewNode[];
+  /** Calls `fn` whenever a node joined or reported (what `alive()` answers may have changed). */
+  onChange?(fn: () => void): void;
 }
 
 /** Options of {@link NodeLinks}. */
@@ -117,6 +119,15 @@ export class NodeLinks implements ClusterView {
 
   constructor(options: NodeLinksOptions) {
     this.#options = options;
+    // Another node reporting free resources may take the work queued here (Ray's spillback).
+    options.source.onChange?.(() => {
+      if (this.#closing) return;
+      try {
+        options.node.tasks.respill();
+      } catch (err) {
+        options.log(`Spilling queued tasks failed: ${(err as Error).message}`);
+      }
+    });
   }
 
   others(): NodeView[] {

@@ -12,8 +12,9 @@
  *   the work spills to the best-fitting other node with them free now (see {@link Placer.bestFit});
  *   when no node has them free, it queues here if this node can ever fit it, else on the
  *   best-fitting node whose totals do. Work whose largest arguments live on another node that can
- *   fit it goes there instead (`locality.ts`). Work queued here is not spilled again later when
- *   another node frees up.
+ *   fit it goes there instead (`locality.ts`). Default work queued here (or pipelined onto a lease
+ *   behind a running task) spills later when a node's report shows the resources free there
+ *   (`TaskManager.respill`, called by the cluster view on every report or join).
  * - `SPREAD` goes round-robin over the alive nodes whose totals fit, this one included, skipping
  *   nodes without the resources free now unless none has them (Ray's spread policy).
  *
@@ -172,6 +173,11 @@ export class Placer {
       }
     }
     return best === undefined ? undefined : this.sent(best, demand);
+  }
+
+  /** Whether another node has `demand` free now (after this placer's debits). */
+  hasFree(demand: ResourceSet): boolean {
+    return this.#candidates().some((n) => ResourceSet.of(n.available).covers(demand));
   }
 
   /** Counts `demand` against `nodeId`'s free resources until its next report; returns `nodeId`. */

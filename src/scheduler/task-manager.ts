@@ -5,6 +5,10 @@
  * A lease is a worker holding one task's resources; while a class has a backlog, further tasks of
  * the same class are pipelined onto existing leases (one batch per `postMessage`) instead of paying
  * a round trip each, which is what lets small tasks run at hundreds of thousands a second.
+ *
+ * On a cluster each task is placed at submission (`place-task.ts`, counting the work taken here but
+ * not started against what is free), and default tasks still queued here spill to another node
+ * when its report shows their resources free there (`respill`).
  */
 import { NodeDiedError, TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
@@ -36,6 +40,8 @@ export class TaskManager {
   readonly #warned = new Set<string>();
   /** Where tasks go (this node or another), with its spread cursor. */
   readonly #placer: Placer;
+  /** A lease was asked to hand back tasks so they can spill: place them again when they come. */
+  #respillReturned = false;
   /** On a cluster, the tasks placed here that wait for their arguments, and their summed demand. */
   readonly #waitingHere = new Set<TaskRecord>();
   #waitingDemand = ResourceSet.EMPTY;
@@ -171,6 +177,63 @@ export class TaskManager {
   #doneWaitingHere(rec: TaskRecord): void {
     if (!this.#waitingHere.delete(rec)) return;
     this.#waitingDemand = this.#waitingDemand.subtract(rec.demand);
+  }
+
+  /**
+   * Another node reported (or joined): default tasks queued here for resources this node has not
+   * free go to the nodes that have them free now (Ray's spillback of queued work; the placer's
+   * debits keep one report from taking more than it has). Tasks pipelined onto a lease behind a
+   * running task are asked back first (they come back through `onReturned`, which calls this
+   * again). Tasks pinned here (node affinity, forwarded from another node) or in a placement group
+   * stay.
+   */
+  respill(): void {
+    const ctx = this.#ctx;
+    if (ctx.cluster === undefined) return;
+    for (const q of this.#queues.values()) {
+      if (q.demand.isEmpty() || ctx.resources.fits(q.demand)) continue;
+      let moved = 0;
+      for (let i = q.items.length - 1; i >= q.head; i--) {
+        const rec = q.items[i] as TaskRecord;
+        if (rec.cancelled || rec.state !== "QUEUED" || !this.#spillable(rec)) continue;
+        const to = this.#placer.bestFit(q.demand, true);
+        if (to === undefined) break;
+        rec.target = to;
+        rec.state = "RUNNING";
+        moved++;
+        void forwardTask(ctx, rec, to, this.#forwardHooks);
+      }
+      if (moved > 0) {
+        const left = q.items.slice(q.head).filter((r) => r.state === "QUEUED" && !r.cancelled);
+        q.items = left;
+        q.head = 0;
+      }
+      if (q.head < q.items.length) continue;
+      // Nothing left in the queue: ask leases holding tasks they have not started for them back,
+      // when some node has the resources free to take them.
+      for (const l of q.leases) {
+        if (l.inflight.length <= 1 || l.yielding || !this.#holdsSpillable(l)) continue;
+        if (!this.#placer.hasFree(q.demand)) break;
+        this.#respillReturned = true;
+        l.yielding = true;
+        l.send({ t: "yield" });
+      }
+    }
+  }
+
+  /** Whether a lease holds a task it has not started that may go to another node. */
+  #holdsSpillable(l: WorkerProc): boolean {
+    for (let i = 1; i < l.inflight.length; i++) {
+      const rec = this.#tasks.get(l.inflight[i] as string);
+      if (rec !== undefined && !rec.cancelled && this.#spillable(rec)) return true;
+    }
+    return false;
+  }
+
+  /** Whether a task queued here may go to another node: default scheduling, no group, not pinned. */
+  #spillable(rec: TaskRecord): boolean {
+    const sched = rec.spec.opts.scheduling;
+    return rec.group === undefined && (sched === undefined || sched === "DEFAULT");
   }
 
   /** Local work whose arguments live on another node (placed again here): wait until they are pulled. */
@@ -526,6 +589,10 @@ export class TaskManager {
       rec.worker = undefined;
       rec.state = "QUEUED";
       this.#enqueue(rec, true);
+    }
+    if (this.#respillReturned) {
+      this.#respillReturned = false;
+      this.respill();
     }
     this.#afterWorkerProgress(w);
   }

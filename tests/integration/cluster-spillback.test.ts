@@ -3,8 +3,8 @@
  * nodes with 2 CPUs each, on port 0. Tasks hold their CPU until the test writes a release file (they
  * poll the file system instead of waiting in get(), which would lend their CPU), so what runs at
  * once is decided by placement alone. A burst from the driver fills the head's node, then the other
- * nodes, and queues the rest until a CPU frees; a task on node B submitting two tasks keeps the first
- * on B and spills the second.
+ * nodes, and queues the rest until a CPU frees; tasks queued while every node is full move to a node
+ * that joins; a task on node B submitting two tasks keeps the first on B and spills the second.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -98,6 +98,29 @@ describe("default work spills to another node when its node is busy", () => {
     expect(nodes).toHaveLength(8);
     expect(nodes.every((n) => [head, b, c].includes(n))).toBe(true);
     expect(started(dir).size).toBe(8);
+  });
+
+  test("tasks queued while every node is full spill to a node that joins", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const b = (await cluster.addNode({ numCpus: 2 })).nodeId;
+    const status = await cluster.waitForStatus(
+      (s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2,
+    );
+    const head = status.nodes.find((n) => n.isHead)!.nodeId;
+    const dir = join(cluster.dir.path, "spill");
+    const driver = { ended: false };
+    const out = run(cluster, "burst", "5").finally(() => {
+      driver.ended = true;
+    });
+    // 3 CPUs: 2 of the 5 tasks queue on the head's node.
+    const before = await waitStarted(dir, driver, (s) => s.size >= 3);
+    expect(countsOf(before.values())).toEqual({ [head]: 1, [b]: 2 });
+    // Its reports show C's 2 CPUs free: the queued tasks go there, no task finishing in between.
+    const c = (await cluster.addNode({ numCpus: 2 })).nodeId;
+    const after = await waitStarted(dir, driver, (s) => s.size >= 5);
+    expect(countsOf(after.values())).toEqual({ [head]: 1, [b]: 2, [c]: 2 });
+    writeFileSync(join(dir, "release"), "go");
+    expect(countsOf(reportOf(await out).nodes as string[])).toEqual({ [head]: 1, [b]: 2, [c]: 2 });
   });
 
   test("a task on node B submitting two tasks keeps the first on B and spills the second", async () => {
