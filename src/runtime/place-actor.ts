@@ -1,6 +1,6 @@
 /**
  * Where an actor placed by this node runs [Ray's GCS actor scheduling, simplified]: at creation,
- * this node or another one (node affinity, spillback of what this node can never fit), and after
+ * this node or another one (node affinity, spillback when this node is busy), and after
  * its node died, the node it restarts on.
  */
 import { ActorUnschedulableError, RaytsError } from "../errors.ts";
@@ -19,9 +19,10 @@ import type { ActorSpec } from "./protocol.ts";
 /**
  * Where an actor is created: another node's id, undefined for this node, or the error that fails
  * its creation. Hard node affinity goes to that node while it is alive; soft affinity falls back to
- * this node; `SPREAD` goes round-robin over the nodes whose totals fit, this one included; an actor
- * this node can never fit goes to the best-fitting other node (`Placer.bestFit`). Actors in a
- * placement group or with refs nested in their arguments stay here.
+ * this node; `SPREAD` goes round-robin over the nodes whose totals fit, this one included; by
+ * default an actor stays here while this node has its placement demand free now, else goes to the
+ * best-fitting node with it free, else waits here when this node can ever fit it (`Placer.hybrid`,
+ * as for tasks). Actors in a placement group or with refs nested in their arguments stay here.
  */
 export function actorTarget(
   ctx: NodeContext,
@@ -52,8 +53,7 @@ export function actorTarget(
   // The same choices as for tasks (`place-task.ts`), sharing the spread cursor and what was sent.
   const want = ResourceSet.of(placementDemand);
   if (sched === "SPREAD") return placerOf(ctx).spread(want);
-  if (ctx.resources.isFeasible(placementDemand)) return undefined;
-  return placerOf(ctx).bestFit(want);
+  return placerOf(ctx).hybrid(want);
 }
 
 /**

@@ -4,7 +4,8 @@
  * poll the file system instead of waiting in get(), which would lend their CPU), so what runs at
  * once is decided by placement alone. A burst from the driver fills the head's node, then the other
  * nodes, and queues the rest until a CPU frees; tasks queued while every node is full move to a node
- * that joins; a task on node B submitting two tasks keeps the first on B and spills the second.
+ * that joins; an actor created while the head's node is busy goes elsewhere; a task on node B
+ * submitting two tasks keeps the first on B and spills the second.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
@@ -121,6 +122,14 @@ describe("default work spills to another node when its node is busy", () => {
     expect(countsOf(after.values())).toEqual({ [head]: 1, [b]: 2, [c]: 2 });
     writeFileSync(join(dir, "release"), "go");
     expect(countsOf(reportOf(await out).nodes as string[])).toEqual({ [head]: 1, [b]: 2, [c]: 2 });
+  });
+
+  test("an actor created while the head's node is busy goes to another node", async () => {
+    const { cluster, head } = await threeNodes();
+    await using _ = cluster;
+    const report = reportOf(await run(cluster, "actor"));
+    expect(report.task).toBe(head);
+    expect(report.actor).not.toBe(head);
   });
 
   test("a task on node B submitting two tasks keeps the first on B and spills the second", async () => {
