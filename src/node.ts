@@ -344,11 +344,34 @@ export class Node implements NodeApi, NodeContext {
   // ---- NodeApi -------------------------------------------------------------------------------
 
   submitTask(caller: CallerId, spec: TaskSpec): void {
+    if (this.cluster !== undefined && spec.job === undefined)
+      spec.job = this.#jobOf(caller, spec.parentTaskId);
     this.tasks.submit(caller, spec);
   }
 
   createActor(caller: CallerId, spec: ActorSpec): void {
+    if (this.cluster !== undefined && spec.job === undefined)
+      spec.job = this.#jobOf(caller, spec.parentTaskId);
     this.actors.create(caller, spec);
+  }
+
+  /**
+   * The job of work `caller` submits (on a cluster): a driver's own job (`<node id>/<caller>`), else
+   * the job of the task or actor the submitting worker runs; undefined when none is known here.
+   */
+  #jobOf(caller: CallerId, parentTaskId: string | undefined): string | undefined {
+    if (caller >= FIRST_DRIVER_CALLER) return `${this.nodeId}/${caller}`;
+    if (parentTaskId !== undefined) {
+      const parent = this.tasks.get(parentTaskId);
+      if (parent !== undefined) return parent.spec.job;
+    }
+    const actorId = caller === 0 ? undefined : this.pool.get(caller)?.actorId;
+    return actorId === undefined ? undefined : this.actors.jobOf(actorId);
+  }
+
+  jobEnded(_caller: CallerId, job: string): void {
+    this.actors.jobEnded(job);
+    this.placementGroups.dropJob(job);
   }
 
   submitActorCall(caller: CallerId, spec: ActorCallSpec): void {
@@ -545,7 +568,9 @@ export class Node implements NodeApi, NodeContext {
   }
 
   createPlacementGroup(caller: CallerId, spec: PlacementGroupSpec): void {
-    // A driver's groups (not detached) go when it disconnects; workers' belong to the job.
+    // A driver's groups (not detached) go when it disconnects; workers' when their job's driver does.
+    if (this.cluster !== undefined && !spec.detached && spec.job === undefined)
+      spec.job = this.#jobOf(caller, spec.parentTaskId);
     this.placementGroups.create(spec, caller >= FIRST_DRIVER_CALLER ? caller : undefined);
   }
 
@@ -687,6 +712,14 @@ export class Node implements NodeApi, NodeContext {
   driverGone(caller: CallerId): void {
     this.dropCaller(caller);
     this.actors.ownerGone(caller);
+    // What its tasks and actors started, here and on every other node, ends with it too.
+    const job = `${this.nodeId}/${caller}`;
+    this.jobEnded(caller, job);
+    for (const n of this.cluster?.others() ?? [])
+      void this.cluster
+        ?.link(n.nodeId)
+        .then((l) => l.api.jobEnded(l.caller, job))
+        .catch(() => {});
   }
 
   #onWorkerExit(w: WorkerProc, code: number, error: string | undefined): void {

@@ -99,6 +99,7 @@ export function placementGroup(
   // Driver code re-evaluated on a worker: reserve nothing.
   if (isDriverCodeOnWorker()) return new PlacementGroup(id, checked, strategy, name);
   const core = ensureCore();
+  const parentTaskId = core.currentTask()?.taskId;
   core.api.createPlacementGroup(core.caller, {
     id,
     bundles: checked,
@@ -106,6 +107,7 @@ export function placementGroup(
     name,
     namespace: core.namespace,
     detached: opts?.lifetime === "detached",
+    ...(parentTaskId === undefined ? {} : { parentTaskId }),
   });
   return new PlacementGroup(id, checked, strategy, name);
 }

@@ -175,6 +175,12 @@ export class PgCoordinator {
   }
 
   /** Removes the groups `caller` (a driver that went away) created, except detached ones. */
+  /** Removes the groups of job `job` (non-detached groups its tasks and actors created). */
+  dropJob(job: string): void {
+    for (const g of this.#groups.values())
+      if (g.spec.job === job && g.state !== "REMOVED") this.remove(g.spec.id);
+  }
+
   dropOwner(caller: CallerId): void {
     for (const g of this.#groups.values())
       if (g.owner === caller && g.state !== "REMOVED") this.remove(g.spec.id);

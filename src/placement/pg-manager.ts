@@ -85,7 +85,13 @@ export class PlacementGroupManager {
     // Created by work on this node: it belongs to the job, not to this node's link (no owner there).
     void d
       .reach()
-      .then((h) => h.api.createPlacementGroup(h.caller, { ...spec, detached: true }))
+      .then((h) =>
+        h.api.createPlacementGroup(h.caller, {
+          ...spec,
+          detached: true,
+          job: spec.detached ? undefined : spec.job,
+        }),
+      )
       .catch(() => {});
   }
 
@@ -177,6 +183,11 @@ export class PlacementGroupManager {
   /** A driver went away: its groups (not detached) are removed. */
   dropOwner(caller: CallerId): void {
     this.coordinator.dropOwner(caller);
+  }
+
+  /** Job `job` ended: its groups go (on the coordinating node; other nodes hold no groups). */
+  dropJob(job: string): void {
+    if (this.#delegate === undefined) this.coordinator.dropJob(job);
   }
 
   // ---- this node's bundles, for a coordinator ------------------------------------------------

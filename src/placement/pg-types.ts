@@ -21,6 +21,10 @@ export interface PlacementGroupSpec {
   readonly name: string | undefined;
   readonly namespace: string;
   readonly detached: boolean;
+  /** The job a non-detached group belongs to on a cluster (see `TaskSpec.job`): removed when it ends. */
+  job?: string;
+  /** The task that created it, if any (its job is the group's). */
+  readonly parentTaskId?: string;
 }
 
 /** A group as `placementGroupTable` reports it. */

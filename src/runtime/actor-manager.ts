@@ -539,14 +539,34 @@ export class ActorManager {
    */
   ownerGone(caller: CallerId): void {
     const why = 'the driver that created it exited (use lifetime: "detached" to keep an actor alive)';
+    this.#endWhere((spec, creator) => creator === caller, why);
+    this.#remote.ownerGone(caller, why);
+  }
+
+  /** The job of actor `actorId` (known here), if any. */
+  jobOf(actorId: string): string | undefined {
+    return this.#resolve(actorId)?.spec.job;
+  }
+
+  /**
+   * Job `job`'s driver exited: the non-detached actors its tasks and actors created die here (those
+   * placed from here on other nodes too), as every worker of a job does in Ray.
+   */
+  jobEnded(job: string): void {
+    const why = 'the driver of its job exited (use lifetime: "detached" to keep an actor alive)';
+    this.#endWhere((spec) => spec.job === job, why);
+    this.#remote.jobEnded(job, why);
+  }
+
+  #endWhere(which: (spec: ActorSpec, creator: CallerId) => boolean, why: string): void {
     for (const rec of this.#actors.values()) {
-      if (rec.creator !== caller || rec.state === "DEAD" || rec.spec.opts.lifetime === "detached") continue;
+      if (rec.state === "DEAD" || rec.spec.opts.lifetime === "detached" || !which(rec.spec, rec.creator))
+        continue;
       const w = rec.worker;
       rec.worker = undefined;
       if (w !== undefined) this.#ctx.pool.terminate(w);
       this.#die(rec, this.#ctx.errorPayload(new ActorDiedError(`Actor ${rec.spec.cls.name} died: ${why}`)));
     }
-    this.#remote.ownerGone(caller, why);
   }
 
   /**

@@ -78,6 +78,7 @@ const CASTS: Record<string, Cast> = {
   addRefs: (api, c, a) => api.addRefs(c, strs(a[0], "ids")),
   removeRefs: (api, c, a) => api.removeRefs(c, strs(a[0], "ids")),
   borrowObjects: (api, c, a) => api.borrowObjects(c, strs(a[0], "ids"), str(a[1], "owner")),
+  jobEnded: (api, c, a) => api.jobEnded(c, str(a[0], "job")),
   unpin: (api, c, a) => api.unpin(c, str(a[0], "id")),
   cancel: (api, c, a) => api.cancel(c, str(a[0], "object id"), a[1] === true, a[2] !== false),
   releaseActorName: (api, c, a) =>

@@ -41,6 +41,8 @@ export interface NodeApi {
    * and pulling its value when first needed (see `store/object-directory.ts`).
    */
   borrowObjects(caller: CallerId, ids: readonly string[], owner: string): void;
+  /** Job `job`'s driver exited: its non-detached actors and placement groups on this node end. */
+  jobEnded(caller: CallerId, job: string): void;
   removeRefs(caller: CallerId, ids: readonly string[]): void;
   /** A caller stopped reading a zero-copy view of a shm object. */
   unpin(caller: CallerId, id: string): void;

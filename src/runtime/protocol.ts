@@ -58,6 +58,11 @@ export interface TaskSpec {
   readonly env: Readonly<Record<string, string>> | undefined;
   /** The task that submitted this one, for recursive cancel and inherited settings. */
   readonly parentTaskId: string | undefined;
+  /**
+   * The job the task belongs to on a cluster (`<node id>/<driver caller>` of the driver that
+   * started the chain; stamped by the node it is submitted to, carried when forwarded).
+   */
+  job?: string;
 }
 
 /** An actor creation request. */
@@ -75,6 +80,8 @@ export interface ActorSpec {
   readonly env: Readonly<Record<string, string>> | undefined;
   /** The task that created the actor, if any: where its console output goes after its creator. */
   readonly parentTaskId?: string;
+  /** The job it belongs to on a cluster (see `TaskSpec.job`): a non-detached actor ends with it. */
+  job?: string;
 }
 
 /** A method call on an actor. */

@@ -574,6 +574,14 @@ export class RemoteActors {
     }
   }
 
+  /** Job `job` ended: its non-detached actors placed from here die (see `ActorManager.jobEnded`). */
+  jobEnded(job: string, why: string): void {
+    for (const rec of [...this.#actors.values()]) {
+      if (rec.proxy || rec.spec.job !== job || rec.spec.opts.lifetime === "detached") continue;
+      this.kill(rec.spec.actorId, true, why);
+    }
+  }
+
   /** Cancels a call of one of these actors; false when `taskId` is not one of theirs. */
   cancelCall(taskId: string, force: boolean): boolean {
     for (const rec of this.#actors.values()) {

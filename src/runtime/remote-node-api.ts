@@ -50,6 +50,10 @@ export abstract class RemoteNodeApi implements NodeApi {
   addRefs(_c: CallerId, ids: readonly string[]): void {
     this.cast("addRefs", [ids]);
   }
+  jobEnded(_c: CallerId, job: string): void {
+    this.cast("jobEnded", [job]);
+  }
+
   borrowObjects(_c: CallerId, ids: readonly string[], owner: string): void {
     this.cast("borrowObjects", [ids, owner]);
   }

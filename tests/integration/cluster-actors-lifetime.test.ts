@@ -2,7 +2,7 @@
  * Actor lifetimes across driver processes on a real cluster: when the driver that created them
  * exits, its non-detached actors die (on the head's node and on other nodes, their names released
  * and their resources freed), while a detached actor lives on and another driver finds it with
- * `getActor`.
+ * `getActor`. What the driver's tasks and actors created (actors, placement groups) ends with it too.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
@@ -33,6 +33,29 @@ describe("actor lifetimes across drivers", () => {
       remoteGone: true,
       cpus: 3,
       keeper: 2,
+    });
+  });
+
+  test("a driver's exit ends the actors and placement groups its tasks and actors created, on every node", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const node = await cluster.addNode({ numCpus: 2 });
+    const status = await cluster.waitForStatus(
+      (s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2,
+    );
+    const head = status.nodes.find((n) => n.isHead)?.nodeId ?? "";
+    const created = await run(cluster, "nested", node.nodeId, head);
+    expect(created.stderr).toBe("");
+    expect(created.stdout).toContain("READY");
+    expect(created.code).toBe(0);
+    const checked = await run(cluster, "check-nested");
+    expect(checked.stderr).toBe("");
+    expect(checked.code).toBe(0);
+    const line = checked.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+    expect(JSON.parse(line!.slice("REPORT ".length))).toEqual({
+      taskActorGone: true,
+      actorActorGone: true,
+      groupState: "REMOVED",
+      cpus: 3,
     });
   });
 });
