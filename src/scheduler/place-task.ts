@@ -20,7 +20,8 @@
  *
  * Other nodes' free resources are as of their last report (up to a heartbeat old); a {@link Placer}
  * counts the work it sent to a node against that report until the next one, so a burst of spilled
- * tasks does not all go to the node that looked emptiest.
+ * tasks does not all go to the node that looked emptiest; what was sent beyond a node's free
+ * resources counts as its backlog, so work that fits nowhere now is shared out by queue length.
  */
 import { TaskUnschedulableError } from "../errors.ts";
 import type { NodeView } from "./cluster-view.ts";
@@ -37,6 +38,8 @@ interface Candidate {
   readonly nodeId: string;
   readonly total: Readonly<Record<string, number>>;
   readonly available: Readonly<Record<string, number>>;
+  /** What was sent there beyond its free resources since its last report (work queued there). */
+  readonly backlog?: Readonly<Record<string, number>>;
 }
 
 /** The placer of the node behind `ctx`, shared by its tasks and actors. */
@@ -164,7 +167,9 @@ export class Placer {
       let score = Number.POSITIVE_INFINITY;
       for (const k of keys) {
         const total = n.total[k] ?? 0;
-        const left = (n.available[k] ?? 0) - (want[k] ?? 0);
+        // A node already sent more than it had free counts its backlog, so a burst that fits
+        // nowhere now is shared out instead of all queueing on the first node.
+        const left = (n.available[k] ?? 0) - (n.backlog?.[k] ?? 0) - (want[k] ?? 0);
         score = Math.min(score, total > 0 ? left / total : 0);
       }
       if (score > bestScore) {
@@ -197,11 +202,14 @@ export class Placer {
       const debit = this.#debits.get(n.available);
       if (debit === undefined) return n;
       const available: Record<string, number> = {};
-      for (const [k, v] of Object.entries(n.available)) {
-        const left = v - (debit[k] ?? 0);
+      const backlog: Record<string, number> = {};
+      for (const [k, d] of Object.entries(debit)) {
+        const left = (n.available[k] ?? 0) - d;
         if (left > 0) available[k] = left;
+        else if (left < 0) backlog[k] = -left;
       }
-      return { nodeId: n.nodeId, total: n.total, available };
+      for (const [k, v] of Object.entries(n.available)) if (!(k in debit)) available[k] = v;
+      return { nodeId: n.nodeId, total: n.total, available, backlog };
     });
   }
 }

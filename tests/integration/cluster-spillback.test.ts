@@ -101,6 +101,26 @@ describe("default work spills to another node when its node is busy", () => {
     expect(started(dir).size).toBe(8);
   });
 
+  test("a burst that fits no node now is shared out between the nodes, not queued on the first", async () => {
+    // The head's node has no CPUs: every task goes to B or C (1 CPU each), 6 tasks for 2 CPUs.
+    await using cluster = await startCluster({ numCpus: 0 });
+    const b = (await cluster.addNode({ numCpus: 1 })).nodeId;
+    const c = (await cluster.addNode({ numCpus: 1 })).nodeId;
+    await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3);
+    const dir = join(cluster.dir.path, "spill");
+    const driver = { ended: false };
+    const out = run(cluster, "burst", "6").finally(() => {
+      driver.ended = true;
+    });
+    await waitStarted(dir, driver, (s) => s.size >= 2);
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, "release"), "go");
+    const counts = countsOf((reportOf(await out).nodes as string[]).values());
+    expect(Object.keys(counts).sort()).toEqual([b, c].sort());
+    expect(counts[b]).toBeGreaterThanOrEqual(2);
+    expect(counts[c]).toBeGreaterThanOrEqual(2);
+  });
+
   test("tasks queued while every node is full spill to a node that joins", async () => {
     await using cluster = await startCluster({ numCpus: 1 });
     const b = (await cluster.addNode({ numCpus: 2 })).nodeId;
