@@ -1,6 +1,6 @@
 /** Parsing of the flags that may precede a command or a script. */
 import type { GlobalOptions } from "./command.ts";
-import { UsageError } from "./usage-error.ts";
+import { flagValue, UsageError } from "./usage-error.ts";
 
 /** The result of {@link parseLeadingFlags}: the options, what was asked, and the arguments left. */
 export interface LeadingFlags {
@@ -31,21 +31,24 @@ export function parseLeadingFlags(args: string[], command?: string): LeadingFlag
     else if (arg === "--version" || arg === "-v") version = true;
     else if (arg === "--address" || arg.startsWith("--address=")) {
       const value = arg === "--address" ? args[++i] : arg.slice("--address=".length);
-      options.address = parseAddress(value, command);
+      options.address = parseAddress(
+        flagValue("--address", value, command, "Missing value for --address: give HOST:PORT or auto"),
+        command,
+      );
     } else if (arg === "--token" || arg.startsWith("--token=")) {
       const value = arg === "--token" ? args[++i] : arg.slice("--token=".length);
-      if (value === undefined || value === "")
-        throw new UsageError("Missing value for --token: give the token the head printed", command);
-      options.token = value;
+      options.token = flagValue(
+        "--token",
+        value,
+        command,
+        "Missing value for --token: give the token the head printed",
+      );
     } else throw new UsageError(`Unknown flag: ${arg}`, command);
   }
   return { options, help, version, rest: args.slice(i) };
 }
 
-function parseAddress(value: string | undefined, command?: string): string {
-  if (value === undefined || value === "") {
-    throw new UsageError("Missing value for --address: give HOST:PORT or auto", command);
-  }
+function parseAddress(value: string, command?: string): string {
   if (value !== "auto" && !/^[^:\s]+:\d{1,5}$/.test(value) && !/^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(value)) {
     throw new UsageError(`Invalid --address: ${value}; give HOST:PORT or auto`, command);
   }

@@ -1,6 +1,6 @@
 /** `rayts microbenchmark [--json] [--quick] [--filter NAME]…`: Ray's microbenchmarks on this machine. */
 import type { Command, GlobalOptions } from "./command.ts";
-import { UsageError } from "./usage-error.ts";
+import { flagValue, UsageError } from "./usage-error.ts";
 
 const HELP = `Usage: rayts microbenchmark [--json] [--quick] [--filter NAME]…
 
@@ -52,14 +52,12 @@ function parse(args: string[]): Parsed | "help" {
     else if (arg === "--quick") parsed.quick = true;
     else if (arg === "--filter" || arg.startsWith("--filter=")) {
       const value = arg === "--filter" ? args[++i] : arg.slice("--filter=".length);
-      if (value === undefined || value === "")
-        throw new UsageError("Missing value for --filter: give a metric name", "microbenchmark");
-      parsed.filters.push(value);
+      const msg = "Missing value for --filter: give a metric name";
+      parsed.filters.push(flagValue("--filter", value, "microbenchmark", msg));
     } else if (arg === "--address" || arg.startsWith("--address=")) {
       const value = arg === "--address" ? args[++i] : arg.slice("--address=".length);
-      if (value === undefined || value === "")
-        throw new UsageError("Missing value for --address: give HOST:PORT or auto", "microbenchmark");
-      parsed.address = value;
+      const msg = "Missing value for --address: give HOST:PORT or auto";
+      parsed.address = flagValue("--address", value, "microbenchmark", msg);
     } else throw new UsageError(`Unknown argument: ${arg}`, "microbenchmark");
   }
   return parsed;

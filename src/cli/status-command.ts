@@ -1,6 +1,6 @@
 /** `rayts status`: the cluster's nodes, resources, pending demand and object-store use, from the head. */
 import type { Command, GlobalOptions } from "./command.ts";
-import { UsageError } from "./usage-error.ts";
+import { flagValue, UsageError } from "./usage-error.ts";
 
 const HELP = `Usage: rayts status [--address HOST:PORT] [--token T] [--format table|json]
 
@@ -57,8 +57,7 @@ function parse(args: string[]): Parsed | "help" {
         "status",
       );
     }
-    const value = name !== arg ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined || value === "") throw new UsageError(`Missing value for ${name}`, "status");
+    const value = flagValue(name, name !== arg ? arg.slice(eq + 1) : args[++i], "status");
     if (name === "--address") parsed.address = value;
     else if (name === "--token") parsed.token = value;
     else if (value === "table" || value === "json") parsed.format = value;

@@ -1,6 +1,6 @@
 /** `rayts stop`: stops the heads and nodes started on this machine. */
 import type { Command } from "./command.ts";
-import { UsageError } from "./usage-error.ts";
+import { flagValue, UsageError } from "./usage-error.ts";
 
 const HELP = `Usage: rayts stop [--force] [--grace-period SECONDS]
 
@@ -28,10 +28,15 @@ export const command: Command = {
       }
       if (arg === "--force") force = true;
       else if (arg === "--grace-period" || arg.startsWith("--grace-period=")) {
-        const value = arg === "--grace-period" ? args[++i] : arg.slice("--grace-period=".length);
+        const value = flagValue(
+          "--grace-period",
+          arg === "--grace-period" ? args[++i] : arg.slice("--grace-period=".length),
+          "stop",
+          "Missing value for --grace-period: give seconds",
+        );
         const seconds = Number(value);
-        if (value === undefined || value === "" || !Number.isFinite(seconds) || seconds < 0) {
-          throw new UsageError(`Invalid --grace-period: ${value ?? "(missing)"}; give seconds`, "stop");
+        if (!Number.isFinite(seconds) || seconds < 0) {
+          throw new UsageError(`Invalid --grace-period: ${value}; give seconds`, "stop");
         }
         graceMs = seconds * 1000;
       } else throw new UsageError(`Unknown argument: ${arg}`, "stop");

@@ -2,7 +2,7 @@
  * The command lines of `rayts head` and `rayts node`: one parser for the flags they share, checked
  * up front so a typo exits with code 2 and a reason before anything starts.
  */
-import { UsageError } from "../cli/usage-error.ts";
+import { flagValue, UsageError } from "../cli/usage-error.ts";
 
 /** What a head or node process is asked to provide. */
 export interface ResourceFlags {
@@ -65,9 +65,7 @@ export function parseClusterFlags(role: Role, args: readonly string[]): ClusterF
         role,
       );
     }
-    const value = eq > 0 && name !== arg ? arg.slice(eq + 1) : args[++i];
-    if (value === undefined || value === "") throw new UsageError(`Missing value for ${name}`, role);
-    apply(flags, role, name, value);
+    apply(flags, role, name, flagValue(name, eq > 0 && name !== arg ? arg.slice(eq + 1) : args[++i], role));
   }
   if (role === "node" && flags.join === undefined && !flags.help) {
     throw new UsageError("Missing --join HOST:PORT: give the address rayts head printed", role);

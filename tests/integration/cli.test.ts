@@ -52,6 +52,33 @@ describe("rayts command line", () => {
     expect(stderr).toContain("Unknown flag: --frob");
   });
 
+  test("a flag where a flag's value belongs exits 2 saying the flag needs a value", async () => {
+    const cases: [string[], string][] = [
+      [["status", "--address", "--detach"], "--address needs a value"],
+      [["status", "--token", "--format", "json"], "--token needs a value"],
+      [["--address", "--token", "x.ts"], "--address needs a value"],
+      [["head", "--port", "--detach"], "--port needs a value"],
+      [["node", "--join", "--detach"], "--join needs a value"],
+      [["stop", "--grace-period", "--force"], "--grace-period needs a value"],
+      [["microbenchmark", "--filter", "--json"], "--filter needs a value"],
+    ];
+    for (const [args, reason] of cases) {
+      const { code, stderr } = await runRayts(args);
+      expect({ args, code }).toEqual({ args, code: 2 });
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr).toContain(reason);
+    }
+  });
+
+  test("down takes --yes like up: a missing cluster file is the error, not the flag", async () => {
+    await using dir = tempDir();
+    const { code, stderr } = await runRayts(["down", join(dir.path, "none.yaml"), "--yes"]);
+    expect(code).toBe(1);
+    expect(stderr).not.toContain("Unknown flag");
+    expect(stderr).toContain("none.yaml");
+    expect((await runRayts(["down", "--yes"])).stderr).toContain("Missing CLUSTER.yaml");
+  });
+
   test("run without a file exits 2", async () => {
     const { code, stderr } = await runRayts(["run"]);
     expect(code).toBe(2);

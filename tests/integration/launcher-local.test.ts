@@ -113,7 +113,7 @@ console.log("@@" + JSON.stringify({ side: (await clusterResources()).side, nodes
     const viaExec = ok(await rayts(sandbox, ["exec", file, "--", "rayts", "status", "--format", "json"]));
     expect((JSON.parse(viaExec.stdout) as ClusterStatus).address).toBe(s1.address);
 
-    const down = ok(await rayts(sandbox, ["down", file]));
+    const down = ok(await rayts(sandbox, ["down", file, "--yes"]));
     expect(down.stdout).toContain("Stopped cluster demo: 3 processes");
     for (const pid of alivePids(s1)) expect(isAlive(pid)).toBe(false);
     const after = await rayts(sandbox, ["status", "--address", "auto"]);
