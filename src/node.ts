@@ -331,8 +331,11 @@ export class Node implements NodeApi, NodeContext {
     if (p.t === 1) this.store.freeShm(p.off);
   }
 
-  warn(message: string): void {
-    process.stderr.write(`rayts: warning: ${message}\n`);
+  warn(message: string, taskId?: string): void {
+    const line = `rayts: warning: ${message}\n`;
+    process.stderr.write(line);
+    // A connected driver sees its work's warnings as it sees its output.
+    if (taskId !== undefined && this.logRelay !== undefined) this.relayLog(taskId, line, true);
   }
 
   resourcesFreed(): void {
@@ -370,6 +373,7 @@ export class Node implements NodeApi, NodeContext {
   }
 
   jobEnded(_caller: CallerId, job: string): void {
+    this.tasks.jobEnded(job);
     this.actors.jobEnded(job);
     this.placementGroups.dropJob(job);
   }

@@ -543,9 +543,13 @@ export class ActorManager {
     this.#remote.ownerGone(caller, why);
   }
 
-  /** The job of actor `actorId` (known here), if any. */
+  /**
+   * The job of actor `actorId` (known here), if any: none for a detached actor, so what its calls
+   * submit (tasks, actors, groups) outlives the driver with it.
+   */
   jobOf(actorId: string): string | undefined {
-    return this.#resolve(actorId)?.spec.job;
+    const spec = this.#resolve(actorId)?.spec;
+    return spec?.opts.lifetime === "detached" ? undefined : spec?.job;
   }
 
   /**

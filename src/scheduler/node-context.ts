@@ -41,6 +41,9 @@ export interface NodeContext {
   dropPayload(p: Payload): void;
   /** Resources were released: place waiting actors and schedule queued tasks. */
   resourcesFreed(): void;
-  /** Prints a warning for the user on the driver's stderr. */
-  warn(message: string): void;
+  /**
+   * Prints a warning for the user on the driver's stderr (also relayed to the connected driver that
+   * submitted task `taskId`, or its first ancestor, when given).
+   */
+  warn(message: string, taskId?: string): void;
 }

@@ -699,6 +699,51 @@ export class TaskManager {
     }
   }
 
+  /**
+   * Job `job`'s driver exited: its tasks here end as a forced cancel ends them (Ray drops a finished
+   * job's queued work and kills its workers). Tasks waiting for arguments or queued are dropped; a
+   * worker running one of them is stopped, and the other jobs' tasks pipelined behind it go back to
+   * the queue (`workerDied`); one pipelined behind another job's running task is taken out of the
+   * worker's queue. Tasks forwarded to another node end there by that node's own `jobEnded` (and a
+   * cancel, for a spec still on its way). Actor calls are not tasks: a detached actor's live on.
+   */
+  jobEnded(job: string): void {
+    const stop = new Set<WorkerProc>();
+    let ended = 0;
+    for (const rec of [...this.#tasks.values()]) {
+      if (rec.spec.job !== job || rec.state === "FINISHED") continue;
+      ended++;
+      rec.cancelled = true;
+      const err = new TaskCancelledError(`Task ${rec.spec.name} was cancelled: the driver of its job exited`);
+      this.#sealAll(rec, this.#ctx.errorPayload(err));
+      const { state, worker: w, target } = rec;
+      this.#finish(rec);
+      if (state !== "RUNNING") continue;
+      if (target !== undefined) {
+        const id = rec.returnIds[0] ?? objectIdFor(rec.spec.taskId, 1);
+        void this.#ctx.cluster
+          ?.link(target)
+          .then((l) => l.api.cancel(l.caller, id, true, false))
+          .catch(() => {});
+      } else if (w !== undefined && w.state !== "DEAD") {
+        if (w.inflight[0] === rec.spec.taskId) stop.add(w);
+        else w.send({ t: "cancel", taskId: rec.spec.taskId });
+      }
+    }
+    if (ended === 0) return;
+    for (const w of stop) {
+      this.#ctx.pool.terminate(w);
+      this.workerDied(w, 0, undefined);
+    }
+    // Drop the ended tasks from the queues now, so the pending demand (status, autoscaling) forgets them.
+    for (const q of this.#queues.values()) {
+      if (q.head >= q.items.length) continue;
+      q.items = q.items.slice(q.head).filter((r) => r.state === "QUEUED" && !r.cancelled);
+      q.head = 0;
+    }
+    this.#ctx.resourcesFreed();
+  }
+
   /** Cancels a task (and, if `recursive`, the tasks it submitted). */
   cancel(taskId: string, force: boolean, recursive: boolean): void {
     const rec = this.#tasks.get(taskId);
@@ -742,11 +787,14 @@ export class TaskManager {
   }
 
   #warnInfeasible(rec: TaskRecord): void {
-    if (this.#warned.has(rec.shape)) return;
-    this.#warned.add(rec.shape);
+    // Once per shape, and on a cluster once per job too: each connected driver hears of its own.
+    const key = rec.spec.job === undefined ? rec.shape : `${rec.shape}\u0000${rec.spec.job}`;
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
     const missing = this.#ctx.resources.missingResources(rec.demand);
     this.#ctx.warn(
       `Task ${rec.spec.name} is infeasible: it needs ${JSON.stringify(rec.spec.opts.demand)} but the cluster has ${JSON.stringify(this.#ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
+      rec.spec.taskId,
     );
   }
 }
