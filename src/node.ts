@@ -89,6 +89,8 @@ export class Node implements NodeApi, NodeContext {
   readonly #entryPackages = new Map<string, JobPackageRef>();
   /** Job packages unpacked on this node: root on the driver's machine → the copy here. */
   readonly #moduleRoots = new Map<string, string>();
+  /** The hash of the last job package registered for each root (on its driver's machine). */
+  readonly #rootHashes = new Map<string, string>();
   #state: NodeState = "RUNNING";
   #gcRound = 0;
   readonly #gcWaiters = new Map<number, { waiting: Set<number>; done: () => void }>();
@@ -224,10 +226,17 @@ export class Node implements NodeApi, NodeContext {
    * that module with its driver code blanked out, as it does the node's own entry script. With `pkg`
    * (the job's package) and `dir` (its unpacked copy on this node), modules under the package's root
    * load from the copy instead (see `shipping/package-cache.ts`); `pkg` alone is only remembered, to
-   * be passed on with the script to other nodes.
+   * be passed on with the script to other nodes. A package with another hash under a root seen
+   * before (the job's files changed) retires the task workers that may hold the older modules.
    */
   addEntryScript(path: string, pkg?: JobPackageRef, dir?: string): void {
-    if (pkg !== undefined) this.#entryPackages.set(path, pkg);
+    let replaced = false;
+    if (pkg !== undefined) {
+      this.#entryPackages.set(path, pkg);
+      const before = this.#rootHashes.get(pkg.root);
+      this.#rootHashes.set(pkg.root, pkg.hash);
+      replaced = before !== undefined && before !== pkg.hash;
+    }
     if (path === this.#config.entryScript) return;
     let local = path;
     let root: readonly [string, string] | undefined;
@@ -235,15 +244,29 @@ export class Node implements NodeApi, NodeContext {
       root = [pkg.root, dir];
       if (path.startsWith(`${pkg.root}/`)) local = dir + path.slice(pkg.root.length);
     }
+    if (replaced && root !== undefined) this.#remapEntryScripts(root[0], root[1]);
     const sameRoot = root === undefined || this.#moduleRoots.get(root[0]) === root[1];
-    if (this.#entryScripts.get(path) === local && sameRoot) return;
+    const known = this.#entryScripts.get(path) === local && sameRoot;
     this.#entryScripts.set(path, local);
     if (root !== undefined) this.#moduleRoots.set(root[0], root[1]);
+    // Workers import a module once per path: those that may hold the older files are retired (idle
+    // ones end now, busy ones after their current work), and fresh ones load the new files.
+    if (replaced) this.pool.retireTaskWorkers();
+    if (known) return;
     const m =
       root === undefined
         ? { t: "entry", path: local }
         : { t: "entry", path: local, root: root[0], dir: root[1] };
-    for (const w of this.pool.workers()) w.send(m);
+    for (const w of this.pool.workers()) if (!w.retired) w.send(m);
+  }
+
+  /** Entry scripts that loaded from the older copy of a package's root load from its new copy. */
+  #remapEntryScripts(root: string, dir: string): void {
+    const old = this.#moduleRoots.get(root);
+    if (old === undefined || old === dir) return;
+    for (const [path, local] of this.#entryScripts) {
+      if (local.startsWith(`${old}/`)) this.#entryScripts.set(path, dir + local.slice(old.length));
+    }
   }
 
   /** Every entry script workers of this node load (paths on their drivers' machines). */

@@ -361,7 +361,7 @@ export class TaskManager {
         now ??= performance.now();
         let best: WorkerProc | undefined;
         for (const l of q.leases) {
-          if (l.blocked > 0 || l.yielding || l.inflight.length > depth) continue;
+          if (l.blocked > 0 || l.yielding || l.retired || l.inflight.length > depth) continue;
           // A lease whose current task has run for a while may run for much longer: queueing behind
           // it could leave work waiting while another lease frees up (head-of-line blocking).
           if (l.inflight.length > 0 && now - l.lastProgress > STUCK_MS) continue;
@@ -529,7 +529,7 @@ export class TaskManager {
     if (w.state === "LEASED" && w.inflight.length === 0) {
       const q = w.shape === undefined ? undefined : this.#queues.get(w.shape);
       const hasBacklog = q !== undefined && q.head < q.items.length;
-      if (!hasBacklog) {
+      if (!hasBacklog || w.retired) {
         this.#endLease(w);
         if (q !== undefined) this.#stealFor(q);
       }

@@ -71,9 +71,32 @@ export class WorkerPool {
     return w;
   }
 
+  /**
+   * Retires every task worker, because a job replaced modules they may have imported (a worker's
+   * module cache cannot be cleared): idle ones end now (as many fresh ones of the default
+   * environment start in their place, up to what is kept idle), leased ones once their lease ends.
+   * Actor workers keep running their actors.
+   */
+  retireTaskWorkers(): void {
+    let ended = 0;
+    for (const [key, idle] of this.#idle) {
+      for (const w of idle.splice(0)) {
+        if (key === DEFAULT) ended++;
+        this.#all.delete(w.id);
+        w.terminate();
+      }
+    }
+    for (const w of this.#all.values()) if (w.state !== "ACTOR") w.retired = true;
+    this.prestart(Math.min(ended, this.#keepIdle));
+  }
+
   /** Gives a task worker back once its lease ends. */
   giveBack(w: WorkerProc): void {
     if (w.state === "DEAD" || this.#closed) return;
+    if (w.retired) {
+      this.terminate(w);
+      return;
+    }
     if (w.worker instanceof HostWorker && w.worker.failed) {
       // Its environment could not be built: a later request tries again with a new worker.
       this.terminate(w);

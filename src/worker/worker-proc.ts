@@ -63,6 +63,11 @@ export class WorkerProc {
   /** A request to hand back unstarted tasks is on its way. */
   yielding = false;
   actorId: string | undefined;
+  /**
+   * It holds modules of a job package that a newer job replaced (see `WorkerPool.retireTaskWorkers`):
+   * it finishes the work it has and is never given more.
+   */
+  retired = false;
   idleSince = 0;
   /** Functions registered on this worker: registration key → index used by task messages. */
   readonly knownFns = new Map<string, number>();
