@@ -1,3 +1,5 @@
+import { dashboardUrl } from "./dashboard.ts";
+
 /** What `rayts head` prints once it is ready: the address, the token and copy-pasteable next steps. */
 
 /** The banner for a head at `address`. */
@@ -13,6 +15,8 @@ Next steps:
     RAYTS_ADDRESS=${address} RAYTS_TOKEN=${token} rayts script.ts
   See the cluster:
     rayts status --address ${address}
+  Dashboard (read-only, in a browser):
+    ${dashboardUrl(address, token)}
   Stop the head and the nodes started on this machine:
     rayts stop`;
 }

@@ -6,7 +6,8 @@
  * which each node builds its view of the cluster (`node-links.ts`); a joining node gets the first
  * one in its register reply.
  *
- * HTTP routes (all behind the token): `GET /api/hello` (who is this), `GET /api/status`, objects
+ * HTTP routes (all behind the token): `GET /api/hello` (who is this), `GET /api/status`, the
+ * dashboard page (`GET /`, `GET /dashboard`, see `dashboard.ts`), objects
  * (`object-routes.ts`) and job packages (`shipping/package-routes.ts`).
  */
 import { hostname } from "node:os";
@@ -21,6 +22,7 @@ import { InvalidMessageError } from "../transport/transport-errors.ts";
 import { startTransportServer, type TransportServer } from "../transport/transport-server.ts";
 import * as check from "./_validate.ts";
 import type { ClusterStatus, NodeReport, RegisterReply, RegisterRequest } from "./cluster-protocol.ts";
+import { dashboardHtml } from "./dashboard.ts";
 import { NodeTable } from "./node-table.ts";
 
 /** Options of {@link HeadService.start}. */
@@ -81,6 +83,9 @@ export class HeadService {
           }),
         );
         app.get("/api/status", (c) => c.json(this.status()));
+        for (const path of ["/", "/dashboard"]) {
+          app.get(path, (c) => c.html(dashboardHtml(this.status()), 200, { "cache-control": "no-store" }));
+        }
         objectRoutes(app, () => this.#objects);
         packageRoutes(app, options.log);
       },

@@ -52,6 +52,35 @@ describe("cluster token", () => {
   );
 
   test(
+    "the dashboard the head's banner names shows the nodes with the token and answers 401 without it",
+    async () => {
+      await using cluster = await startCluster();
+      const node = await cluster.addNode();
+      const [, url] = await cluster.head.waitForOutput(/Dashboard[^\n]*\n\s+(\S+)/);
+      expect(url).toBe(`http://${cluster.address}/?token=${cluster.token}`);
+      const page = await fetch(url!);
+      expect(page.status).toBe(200);
+      expect(page.headers.get("content-type")).toContain("text/html");
+      const html = await page.text();
+      const status = await cluster.status();
+      for (const n of status.nodes) expect(html).toContain(n.nodeId);
+      expect(html).toContain(node.nodeId);
+      expect(html).toContain("Object store:");
+      expect(html).not.toMatch(/<script|src=|href=/);
+      const viaPath = await fetch(`http://${cluster.address}/dashboard`, {
+        headers: { authorization: `Bearer ${cluster.token}` },
+      });
+      expect(await viaPath.text()).toContain(node.nodeId);
+      for (const path of ["/", "/dashboard", "/?token=wrong"]) {
+        const refused = await fetch(`http://${cluster.address}${path}`);
+        expect({ path, status: refused.status }).toEqual({ path, status: 401 });
+        expect(await refused.text()).not.toContain(node.nodeId);
+      }
+    },
+    TIMEOUT,
+  );
+
+  test(
     "HTTP requests without the token get 401 and change nothing",
     async () => {
       await using cluster = await startCluster();
