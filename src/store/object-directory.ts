@@ -44,6 +44,8 @@ interface Owned {
   size: number;
   inline: boolean;
   err: boolean;
+  /** The dead node whose going took the last copy (the object is lost with it). */
+  lostWith?: string;
 }
 
 /** Options of {@link ObjectDirectory}. */
@@ -85,6 +87,8 @@ export class ObjectDirectory implements ObjectHooks {
   /** Borrowers and holders missing from the last look at the alive nodes (gone after two). */
   readonly #missing = new Set<string>();
   #watch: ReturnType<typeof setInterval> | undefined;
+  /** The alive nodes' addresses (see `watchNodes`), to tell a dead holder from a failing one. */
+  #alive: (() => readonly string[] | undefined) | undefined;
   #closed = false;
 
   constructor(options: DirectoryOptions) {
@@ -100,6 +104,7 @@ export class ObjectDirectory implements ObjectHooks {
    */
   watchNodes(alive: () => readonly string[] | undefined, everyMs = 1000): void {
     if (this.#watch !== undefined) clearInterval(this.#watch);
+    this.#alive = alive;
     this.#watch = setInterval(() => this.sweepNodes(alive()), everyMs);
     this.#watch.unref?.();
   }
@@ -129,7 +134,7 @@ export class ObjectDirectory implements ObjectHooks {
   #nodeGone(address: string): void {
     this.#o.log?.(`Node at ${address} is gone: releasing what it borrowed and forgetting its copies`);
     for (const [id, rec] of [...this.#owned]) {
-      rec.holders.delete(address);
+      if (rec.holders.delete(address) && rec.holders.size === 0) rec.lostWith = address;
       if (rec.borrowers.delete(address)) this.#o.store.removeRef(id);
     }
     this.#owners.get(address)?.close();
@@ -314,7 +319,8 @@ export class ObjectDirectory implements ObjectHooks {
     }
     if (store.isRemote(id)) {
       // Sealed elsewhere: where it was left, or lost with the nodes that held it.
-      if (rec === undefined || rec.holders.size === 0) return { lost: true };
+      if (rec === undefined || rec.holders.size === 0)
+        return rec?.lostWith === undefined ? { lost: true } : { lost: true, lostWith: rec.lostWith };
       return { holders: others, size: rec.size, inline: rec.inline, err: rec.err };
     }
     return { pending: true };
@@ -353,6 +359,10 @@ export class ObjectDirectory implements ObjectHooks {
         this.#fail(id, `its owner ${owner} cannot be reached`, err);
         return;
       }
+      if (loc.lostWith !== undefined) {
+        this.#fail(id, `its only copies were on node ${loc.lostWith}, which died`, undefined, NO_LINEAGE);
+        return;
+      }
       if (loc.lost === true || loc.error !== undefined) {
         this.#fail(
           id,
@@ -376,6 +386,12 @@ export class ObjectDirectory implements ObjectHooks {
           lastErr = err;
           this.#o.log?.(`Pulling object ${id} from ${holder} failed: ${(err as Error).message}`);
         }
+      }
+      const alive = this.#alive?.();
+      if (alive !== undefined && holders.length > 0 && holders.every((h) => !alive.includes(h))) {
+        const where = holders.length === 1 ? `node ${holders[0]}` : `nodes ${holders.join(", ")}`;
+        this.#fail(id, `its only copies were on ${where}, which died`, lastErr, NO_LINEAGE);
+        return;
       }
       this.#fail(id, `no node holding it could serve it (${holders.join(", ") || "none"})`, lastErr);
       return;
@@ -412,11 +428,11 @@ export class ObjectDirectory implements ObjectHooks {
     if (owner !== undefined) void this.#send(owner, { op: "holder", id });
   }
 
-  #fail(id: string, why: string, cause?: unknown): void {
+  #fail(id: string, why: string, cause?: unknown, hint = KEEP_REF): void {
     const store = this.#o.store;
     if (!store.isRemote(id)) return;
     const err = new ObjectLostError(
-      `Object ${id} is lost: ${why}; keep an ObjectRef to it while you need it (the node holding it may have died)`,
+      `Object ${id} is lost: ${why}; ${hint}`,
       cause === undefined ? undefined : { cause },
     );
     store.seal(id, { payload: this.#o.errorPayload(err), err: true }, undefined);
@@ -440,6 +456,10 @@ export class ObjectDirectory implements ObjectHooks {
 }
 
 /** Holders to try, best first: the latest holder other than the owner first, the owner last. */
+const KEEP_REF = "keep an ObjectRef to it while you need it (the node holding it may have died)";
+const NO_LINEAGE =
+  "rayts does not rebuild lost objects (no lineage reconstruction): re-run the task that made it";
+
 function order(holders: readonly string[], owner: string): string[] {
   const others = holders.filter((a) => a !== owner).reverse();
   return holders.includes(owner) ? [...others, owner] : others;

@@ -199,6 +199,8 @@ export interface OwnerOp {
 export interface OwnerOpResult {
   /** The owner no longer has the object (freed, or never existed). */
   readonly lost?: boolean;
+  /** With `lost`: the dead node that held its last copy. */
+  readonly lostWith?: string;
   /** `locate`: not sealed anywhere yet; ask again later. */
   readonly pending?: boolean;
   /** `locate`: addresses of nodes with a copy. */

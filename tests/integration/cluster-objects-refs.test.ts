@@ -3,7 +3,8 @@
  * call's argument) borrows the object from its owner, so the object stays alive at the owner after
  * the driver dropped its own ref; once the actor drops it too, the owner frees the object and tells
  * the node holding a copy to drop it (each node's `GET /objects` lists the values it holds). A
- * borrower whose node is killed stops counting.
+ * borrower whose node is killed stops counting. An object whose only copy was on a node that died is
+ * lost, and the error says so (and that the task must be re-run).
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
@@ -66,5 +67,33 @@ describe("borrowed objects", () => {
     ]);
     expect(out.code).toBe(0);
     expect(reportOf(out)).toEqual({ ownerAfterDrop: true, ownerFreed: true });
+  });
+
+  test("an object whose only copy was on a killed node is lost, and the error names that node and says to re-run the task", async () => {
+    await using cluster = await startCluster({
+      numCpus: 0,
+      // Over HTTP the return stays on the node that made it until someone reads it.
+      headEnv: { RAYTS_OBJECT_TRANSFER: "http" },
+    });
+    const a = await cluster.addNode({ numCpus: 1 });
+    const out = await cluster.rayts([
+      "--address",
+      cluster.address,
+      "--token",
+      cluster.token,
+      JOB,
+      "holder-dies",
+      cluster.token,
+      a.nodeId,
+      String(a.pid),
+    ]);
+    expect(out.code).toBe(0);
+    const report = reportOf(out) as { onlyOnA: boolean; a: string; error?: Record<string, string> };
+    expect(report.onlyOnA).toBe(true);
+    expect(report.error?.name).toBe("ObjectLostError");
+    expect(report.error?.code).toBe("ERR_OBJECT_LOST");
+    expect(report.error?.message).toContain(`its only copies were on node ${report.a}, which died`);
+    expect(report.error?.message).toContain("re-run the task that made it");
+    expect(report.error?.message).not.toContain("keep an ObjectRef");
   });
 });
