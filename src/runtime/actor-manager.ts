@@ -539,7 +539,7 @@ export class ActorManager {
    */
   ownerGone(caller: CallerId): void {
     const why = 'the driver that created it exited (use lifetime: "detached" to keep an actor alive)';
-    this.#endWhere((spec, creator) => creator === caller, why);
+    this.#endWhere((_spec, creator) => creator === caller, why);
     this.#remote.ownerGone(caller, why);
   }
 
