@@ -62,7 +62,10 @@ let startedByCli = false;
 export async function startDriverAsync(options: InitOptions | undefined, byCli = false): Promise<Core> {
   if (core !== undefined && startedByCli && !byCli) {
     startedByCli = false;
-    return core;
+    // The script's own init() with options (namespace, runtimeEnv, logToDriver, another address…)
+    // applies them: the connection the CLI made with none is replaced by one made with them.
+    if (!hasOptions(options)) return core;
+    stopDriver();
   }
   const address = options?.address ?? (process.env.RAYTS_ADDRESS || undefined);
   if (address === undefined || connector === undefined) return startDriver(options);
@@ -76,6 +79,11 @@ export async function startDriverAsync(options: InitOptions | undefined, byCli =
   } finally {
     connecting = undefined;
   }
+}
+
+/** True when `options` sets anything (an empty object or only undefined values set nothing). */
+function hasOptions(options: InitOptions | undefined): boolean {
+  return options !== undefined && Object.values(options).some((v) => v !== undefined);
 }
 
 /** What starting a driver makes. */

@@ -25,6 +25,8 @@ export interface TaskContext {
   readonly resources: Readonly<Record<string, number>>;
   /** The environment variables it runs with (the job's merged with its own): inherited by what it submits. */
   readonly envVars: Readonly<Record<string, string>> | undefined;
+  /** The namespace of the job it runs for (a node's workers serve every job's work). */
+  readonly namespace?: string;
   cancelled: boolean;
   /** Set by the executor while it awaits the task: called when the task is cancelled. */
   onCancel?: () => void;
@@ -58,7 +60,7 @@ export class Core {
   readonly arena: ShmArena | undefined;
   readonly alloc: ShmAlloc;
   readonly jobId: string;
-  readonly namespace: string;
+  readonly #namespace: string;
   readonly workerId: string;
   readonly jobEnv: Readonly<Record<string, string>> | undefined;
   readonly currentTask: () => TaskContext | undefined;
@@ -78,7 +80,7 @@ export class Core {
     this.arena = o.arena;
     this.alloc = o.alloc;
     this.jobId = o.jobId;
-    this.namespace = o.namespace;
+    this.#namespace = o.namespace;
     this.workerId = o.workerId;
     this.jobEnv = o.jobEnv;
     this.currentTask = o.currentTask;
@@ -91,6 +93,14 @@ export class Core {
       acquire: (ref) => this.#acquire(ref),
       release: (_ref, token) => reclaimer.settle(token as Tracked),
     };
+  }
+
+  /**
+   * The namespace of the calling code: the running task's or actor's job's, else this runtime's (the
+   * driver's job's; a worker's node's outside any task).
+   */
+  get namespace(): string {
+    return this.currentTask()?.namespace ?? this.#namespace;
   }
 
   /** Stops counting: later releases are not reported (the node is going away). */
@@ -270,6 +280,7 @@ export class Core {
       opts,
       env,
       parentTaskId: parent?.taskId,
+      namespace: this.namespace,
     });
     for (const t of packed.temps) t[Symbol.dispose]();
     const refs: ObjectRef<unknown>[] = [];

@@ -96,7 +96,7 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
     arena ? undefined : { address, token: token ?? "" },
   );
   warnOnErrors(peer);
-  printLogs(peer);
+  printLogs(peer, o.logToDriver !== false);
   const jobEnv = o.runtimeEnv?.envVars;
   const core = new Core({
     api: link,
@@ -172,12 +172,13 @@ function isDirectory(path: string): boolean {
   }
 }
 
-/** Prints the console output of this driver's work, relayed by the nodes that ran it. */
-function printLogs(peer: Peer): void {
+/** Prints the console output of this driver's work, relayed by the nodes that ran it (`logToDriver`). */
+function printLogs(peer: Peer, print: boolean): void {
   peer.onMessage(
     routeMessages({
       [DRIVER_LOG]: (m) => {
-        if (typeof m.text === "string") (m.err === true ? process.stderr : process.stdout).write(m.text);
+        if (print && typeof m.text === "string")
+          (m.err === true ? process.stderr : process.stdout).write(m.text);
       },
     }),
   );

@@ -59,6 +59,11 @@ export interface TaskSpec {
   /** The task that submitted this one, for recursive cancel and inherited settings. */
   readonly parentTaskId: string | undefined;
   /**
+   * The namespace of the job it runs for (its submitter's): what `getActor`, named actors and
+   * placement groups and `getRuntimeContext` see inside it, whichever node runs it.
+   */
+  readonly namespace?: string;
+  /**
    * The job the task belongs to on a cluster (`<node id>/<driver caller>` of the driver that
    * started the chain; stamped by the node it is submitted to, carried when forwarded).
    */
@@ -126,6 +131,8 @@ export interface FunctionRegistration {
   readonly name: string;
   readonly numReturns: number;
   readonly resources: Readonly<Record<string, number>>;
+  /** The namespace its tasks run in (see `TaskSpec.namespace`). */
+  readonly namespace?: string;
 }
 
 /** Node → worker: run this task (or actor call), with its argument values attached. */

@@ -31,7 +31,10 @@ const MAX_PIPELINE = 1024;
 const STUCK_MS = 2;
 
 /** Registration keys by options object: building the key string per task showed in profiles. */
-const registrationKeys = new WeakMap<object, { fnId: string; name: string; key: string }>();
+const registrationKeys = new WeakMap<
+  object,
+  { fnId: string; name: string; namespace: string | undefined; key: string }
+>();
 
 export class TaskManager {
   readonly #ctx: NodeContext;
@@ -416,9 +419,14 @@ export class TaskManager {
   #register(rec: TaskRecord, w: WorkerProc): number {
     const spec = rec.spec;
     let cached = registrationKeys.get(spec.opts);
-    if (cached === undefined || cached.fnId !== spec.fn.id || cached.name !== spec.name) {
-      const key = `${spec.fn.id}\u0000${spec.name}\u0000${spec.opts.numReturns}\u0000${rec.shape}`;
-      cached = { fnId: spec.fn.id, name: spec.name, key };
+    if (
+      cached === undefined ||
+      cached.fnId !== spec.fn.id ||
+      cached.name !== spec.name ||
+      cached.namespace !== spec.namespace
+    ) {
+      const key = `${spec.fn.id}\u0000${spec.name}\u0000${spec.opts.numReturns}\u0000${rec.shape}\u0000${spec.namespace ?? ""}`;
+      cached = { fnId: spec.fn.id, name: spec.name, namespace: spec.namespace, key };
       registrationKeys.set(spec.opts, cached);
     }
     const key = cached.key;
@@ -433,6 +441,7 @@ export class TaskManager {
         name: spec.name,
         numReturns: spec.opts.numReturns,
         resources: spec.opts.demand,
+        ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
       });
     }
     return idx;

@@ -40,6 +40,7 @@ interface ActorInstance {
   readonly maxConcurrency: number;
   /** The actor's environment variables, for life: what its calls run with and pass on. */
   readonly envVars: Readonly<Record<string, string>> | undefined;
+  readonly namespace: string;
   running: number;
   readonly queue: ActorCallDispatch[];
 }
@@ -166,6 +167,7 @@ export class Executor {
       gpuIds: d.gpuIds,
       resources: reg.resources,
       envVars: d.env,
+      namespace: reg.namespace,
       cancelled: false,
     };
     this.#runningCtx = ctx;
@@ -334,6 +336,7 @@ export class Executor {
       gpuIds: d.gpuIds,
       resources: d.resources,
       envVars: d.env,
+      namespace: d.namespace,
       cancelled: false,
     };
     applyEnv(d.env, d.gpuIds);
@@ -353,6 +356,7 @@ export class Executor {
         className: d.cls.name,
         maxConcurrency: d.maxConcurrency,
         envVars: d.env,
+        namespace: d.namespace,
         running: 0,
         queue: this.#actorPending,
       };
@@ -457,6 +461,7 @@ export class Executor {
       gpuIds: [],
       resources: {},
       envVars: a.envVars,
+      namespace: a.namespace,
       cancelled: false,
     };
     this.#inflightCalls.set(d.taskId, ctx);
