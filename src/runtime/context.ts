@@ -23,7 +23,9 @@ export function currentCore(): Core | undefined {
 
 /** This thread's runtime, starting the embedded cluster on the driver when none runs yet. */
 export function ensureCore(): Core {
-  return core ?? startDriver(undefined);
+  if (core === undefined) return startDriver(undefined);
+  if (startedByCli) usedBeforeInit = true;
+  return core;
 }
 
 /** The embedded node (driver only), for tests and status. */
@@ -53,6 +55,8 @@ function install(started: StartedDriver): Core {
 let connecting: Promise<StartedDriver> | undefined;
 /** The CLI connected before the script ran: the script's own first `init()` adopts that runtime. */
 let startedByCli = false;
+/** The script used the CLI's connection before its own `init()`: options can no longer apply. */
+let usedBeforeInit = false;
 
 /**
  * Starts the driver's runtime the way `init` does: connected to a running cluster when an address is
@@ -65,6 +69,11 @@ export async function startDriverAsync(options: InitOptions | undefined, byCli =
     // The script's own init() with options (namespace, runtimeEnv, logToDriver, another address…)
     // applies them: the connection the CLI made with none is replaced by one made with them.
     if (!hasOptions(options)) return core;
+    if (usedBeforeInit) {
+      throw new RaytsError(
+        "Already initialized: the script used rayts before init(), so its options cannot apply any more; call await init({ … }) before any other rayts call",
+      );
+    }
     stopDriver();
   }
   const address = options?.address ?? (process.env.RAYTS_ADDRESS || undefined);
@@ -113,6 +122,7 @@ let stopStarted: (() => void) | undefined;
 /** Stops the driver's runtime and the embedded cluster (or its connection to a cluster). */
 export function stopDriver(): void {
   startedByCli = false;
+  usedBeforeInit = false;
   const c = core;
   core = undefined;
   c?.close();

@@ -68,4 +68,13 @@ describe("a connected driver's init options", () => {
     await using cluster = await twoNodes();
     expectOptionsApplied(await cluster.rayts([JOB, "connect", cluster.address, cluster.token]));
   });
+
+  test("an init with options after the script already used the connection fails and says to call init first", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const run = await cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, "late"]);
+    expect(run.stdout).toContain("PUT 7");
+    expect(run.stdout).not.toContain("REPORT");
+    expect(run.stderr).toContain("call await init({ … }) before any other rayts call");
+    expect(run.code).not.toBe(0);
+  });
 });
