@@ -354,11 +354,12 @@ export class Node implements NodeApi, NodeContext {
     if (p.t === 1) this.store.freeShm(p.off);
   }
 
-  warn(message: string, taskId?: string): void {
+  warn(message: string, taskId?: string, actorId?: string): void {
     const line = `rayts: warning: ${message}\n`;
     process.stderr.write(line);
     // A connected driver sees its work's warnings as it sees its output.
-    if (taskId !== undefined && this.logRelay !== undefined) this.relayLog(taskId, line, true);
+    const about = taskId ?? actorId;
+    if (about !== undefined && this.logRelay !== undefined) this.relayLog(about, line, true, actorId);
   }
 
   resourcesFreed(): void {

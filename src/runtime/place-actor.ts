@@ -112,5 +112,7 @@ export function warnInfeasible(ctx: NodeContext, warned: Set<string>, spec: Acto
   const missing = ctx.resources.missingResources(spec.opts.placementDemand);
   ctx.warn(
     `Actor ${spec.cls.name} is infeasible: it needs ${key} but the cluster has ${JSON.stringify(ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
+    undefined,
+    spec.actorId,
   );
 }

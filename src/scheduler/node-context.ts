@@ -42,8 +42,8 @@ export interface NodeContext {
   /** Resources were released: place waiting actors and schedule queued tasks. */
   resourcesFreed(): void;
   /**
-   * Prints a warning for the user on the driver's stderr (also relayed to the connected driver that
-   * submitted task `taskId`, or its first ancestor, when given).
+   * Prints a warning for the user on the driver's stderr (also relayed, as console output is, to the
+   * connected driver of task `taskId` or of actor `actorId`, when given).
    */
-  warn(message: string, taskId?: string): void;
+  warn(message: string, taskId?: string, actorId?: string): void;
 }

@@ -39,6 +39,7 @@ describe("a job's tasks end with its driver", () => {
     expect(held.code).toBe(0);
     // Issue 2: the connected driver hears that its task can never run.
     expect(held.stderr).toContain("rayts: warning: Task needsNever is infeasible");
+    expect(held.stderr).toContain("rayts: warning: Actor Never is infeasible");
 
     // Every CPU but the other driver's is free again, and nothing of the ended job is pending.
     const after = await cluster.waitForStatus(
