@@ -104,11 +104,15 @@ export function actorPlacement(ctx: NodeContext, spec: ActorSpec): Placement {
   return { placementDemand, group, target };
 }
 
-/** Warns once per demand shape that an actor can fit no node of the cluster (it stays pending). */
+/**
+ * Warns once per demand shape (and job, on a cluster: each connected driver hears of its own) that
+ * an actor can fit no node of the cluster (it stays pending).
+ */
 export function warnInfeasible(ctx: NodeContext, warned: Set<string>, spec: ActorSpec): void {
   const key = JSON.stringify(spec.opts.placementDemand);
-  if (warned.has(key)) return;
-  warned.add(key);
+  const once = spec.job === undefined ? key : `${key}\u0000${spec.job}`;
+  if (warned.has(once)) return;
+  warned.add(once);
   const missing = ctx.resources.missingResources(spec.opts.placementDemand);
   ctx.warn(
     `Actor ${spec.cls.name} is infeasible: it needs ${key} but the cluster has ${JSON.stringify(ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
