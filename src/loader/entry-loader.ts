@@ -4,7 +4,7 @@
  * calls, prints and side effects are not.
  */
 import { readFileSync } from "node:fs";
-import { stripDriverCode } from "../runtime/entry-filter.ts";
+import { driverCodeHolder, stripDriverCode } from "../runtime/entry-filter.ts";
 
 type Loader = "ts" | "tsx" | "js" | "jsx";
 
@@ -15,7 +15,28 @@ function loaderFor(path: string): Loader {
   return "js";
 }
 
+/**
+ * Registers an evaluator that runs a direct `eval` inside the module's scope (see `registerScope` in
+ * `function-registry.ts`), so closures written in the script are rebuilt with its imports, helpers
+ * and top-level constants. It runs first (function declarations are hoisted, imports are already
+ * bound), so a later halt of the driver code does not lose it. It goes at the start of line 1 (after
+ * a `#!` line), so no other line moves.
+ */
+const SCOPE_HOOK =
+  'globalThis[Symbol.for("rayts.scope")]?.(import.meta.path, (__rayts_src) => eval(__rayts_src));';
+
+function withScopeHook(code: string): string {
+  if (!code.startsWith("#!")) return SCOPE_HOOK + code;
+  const nl = code.indexOf("\n");
+  return nl < 0 ? code : `${code.slice(0, nl + 1)}${SCOPE_HOOK}${code.slice(nl + 1)}`;
+}
+
 const filtered = new Set<string>();
+
+/** True when this thread loads `path` through the entry filter. */
+export function isFilteredEntry(path: string): boolean {
+  return filtered.has(path);
+}
 
 /** Makes this thread load `entryScript` without its top-level driver code (once per path). */
 export function installEntryFilter(entryScript: string): void {
@@ -26,10 +47,15 @@ export function installEntryFilter(entryScript: string): void {
     name: "rayts-entry-filter",
     target: "bun",
     setup(build) {
-      build.onLoad({ filter: exact }, (args) => ({
-        contents: stripDriverCode(readFileSync(args.path, "utf8")),
-        loader: loaderFor(args.path),
-      }));
+      build.onLoad({ filter: exact }, (args) => {
+        const source = readFileSync(args.path, "utf8");
+        return {
+          // The driver code, blanked in place, is appended as a never-called function (see
+          // `driverCodeHolder`), after every line, so no position moves.
+          contents: withScopeHook(stripDriverCode(source)) + driverCodeHolder(source, "__rayts_driver_code"),
+          loader: loaderFor(args.path),
+        };
+      });
     },
   });
 }

@@ -109,6 +109,22 @@ export function stripDriverCode(source: string): string {
   return out.join("");
 }
 
+/**
+ * The statements `stripDriverCode` blanks, as one never-called async function to append to the
+ * stripped script: the TypeScript transpiler drops imports that nothing uses as a value, so an import
+ * used only by driver code (`if (import.meta.main) { … remote(() => basename(p)) … }`) would be missing
+ * on the worker, where closures written there are rebuilt in the module's scope. Inside the function
+ * the code uses every import exactly as the driver's copy does; it never runs.
+ */
+export function driverCodeHolder(source: string, name: string): string {
+  const parts: string[] = [];
+  for (const st of topLevelStatements(source)) {
+    if (!keeps(st, source)) parts.push(source.slice(st.start, st.end));
+  }
+  if (parts.length === 0) return "";
+  return `\n;async function ${name}() {\n${parts.join("\n;\n")}\n}\n`;
+}
+
 function keeps(st: Statement, source: string): boolean {
   // `const x = await get(…)` is driver code even though it declares: it would wait forever on a
   // worker. (`const r = f.remote()` may stay: on a worker it submits nothing and goes on.)

@@ -3,9 +3,12 @@
  * the source; a worker imports that module, whose own `remote()` calls register the very same
  * functions with their imports and top-level constants intact. Driver code in the entry script is
  * halted while a worker loads it (see `loading-mode.ts`). Functions that no module import registers
- * (defined inside another function, say) fall back to evaluating their source text.
+ * (a `remote()` inside `main()`, say) are rebuilt from their source text: inside their module's scope
+ * when the module registered an evaluator (the entry script does, see `loader/entry-loader.ts`), else
+ * on their own.
  */
 import { readFileSync } from "node:fs";
+import { isFilteredEntry } from "../loader/entry-loader.ts";
 import { depthAt } from "./entry-filter.ts";
 import type { FunctionDescriptor } from "./protocol.ts";
 
@@ -20,6 +23,19 @@ const srcRoot = new URL("..", import.meta.url).pathname;
  * their ids, so descriptors mean the same module on every node.
  */
 const moduleRoots = new Map<string, string>();
+/** Direct-`eval` evaluators of modules loaded through the entry filter, by the driver's path. */
+const scopes = new Map<string, (src: string) => unknown>();
+const scopeWaiters = new Map<string, Array<() => void>>();
+
+/** Called by the hook the entry filter puts at the top of an entry script (see `entry-loader.ts`). */
+function registerScope(file: string, evaluator: (src: string) => unknown): void {
+  const path = sharedModulePath(file);
+  if (!scopes.has(path)) scopes.set(path, evaluator);
+  const ws = scopeWaiters.get(path);
+  scopeWaiters.delete(path);
+  for (const w of ws ?? []) w();
+}
+(globalThis as Record<symbol, unknown>)[Symbol.for("rayts.scope")] = registerScope;
 
 /** Maps modules under `root` (a directory on the driver's machine) to `dir` (its copy on this node). */
 export function addModuleRoot(root: string, dir: string): void {
@@ -53,8 +69,12 @@ export function describe(
   // A remote() reached through another function (a factory, a loop body, main()) closes over that
   // call's variables, which a worker cannot see: such functions are rebuilt from their source, so
   // they run with their own code only or fail clearly, never with values a worker made up.
-  const module = caller !== undefined && isTopLevelCall(caller) ? sharedModulePath(caller.file) : undefined;
-  const base = `${module ?? "<eval>"}|${Bun.hash(source).toString(16)}`;
+  const site = caller === undefined ? "top" : callSite(caller);
+  const module = caller !== undefined && site === "top" ? sharedModulePath(caller.file) : undefined;
+  // A remote( written inside a function of the module: rebuilt in the module's scope where it can be,
+  // so the module's imports, helpers and constants resolve and only the enclosing call's locals fail.
+  const scope = caller !== undefined && site === "nested" ? sharedModulePath(caller.file) : undefined;
+  const base = `${module ?? (scope === undefined ? "<eval>" : `<eval>@${scope}`)}|${Bun.hash(source).toString(16)}`;
   const n = (occurrences.get(base) ?? 0) + 1;
   occurrences.set(base, n);
   const id = `${base}|${n}`;
@@ -63,7 +83,9 @@ export function describe(
   const generator =
     kind === "function" && (ctor === "GeneratorFunction" || ctor === "AsyncGeneratorFunction");
   if (module !== undefined) register(id, target);
-  return { id, module, source, name, kind, generator };
+  return scope === undefined
+    ? { id, module, source, name, kind, generator }
+    : { id, module, source, name, kind, generator, scope };
 }
 
 function register(id: string, target: unknown): void {
@@ -98,10 +120,12 @@ function callerFrame(stack: string | undefined): Frame | undefined {
 const sources = new Map<string, string | undefined>();
 
 /**
- * True when the frame is a `remote(` call written at bracket depth 0 of a top-level statement of its
- * module (`const f = remote(…)`), not one inside a function body or reached through a helper.
+ * Where the frame's call is: `top` for a `remote(` call written at bracket depth 0 of a top-level
+ * statement of its module (`const f = remote(…)`, or a source that cannot be read), `nested` for a
+ * `remote(` call inside a function body or block of the module, `other` for a frame that is not a
+ * `remote(` call at all (reached through a helper, or a factory's tail call).
  */
-function isTopLevelCall(f: Frame): boolean {
+function callSite(f: Frame): "top" | "nested" | "other" {
   let source = sources.get(f.file);
   if (!sources.has(f.file)) {
     try {
@@ -111,17 +135,17 @@ function isTopLevelCall(f: Frame): boolean {
     }
     sources.set(f.file, source);
   }
-  if (source === undefined) return true;
+  if (source === undefined) return "top";
   let offset = 0;
   for (let l = 1; l < f.line; l++) {
     const nl = source.indexOf("\n", offset);
-    if (nl < 0) return true;
+    if (nl < 0) return "top";
     offset = nl + 1;
   }
   offset += f.column - 1;
   const callee = /^[A-Za-z_$][\w$]*/.exec(source.slice(offset, offset + 64))?.[0];
-  if (callee !== "remote") return false;
-  return depthAt(source, offset) === 0;
+  if (callee !== "remote") return "other";
+  return depthAt(source, offset) === 0 ? "top" : "nested";
 }
 
 /**
@@ -136,7 +160,8 @@ export async function resolve(desc: FunctionDescriptor): Promise<{ target: unkno
     const loaded = registry.get(desc.id);
     if (loaded !== undefined) return { target: loaded, evaluated: false };
   }
-  const target = evaluate(desc);
+  const inScope = desc.scope === undefined ? undefined : await scopeOf(desc.scope);
+  const target = inScope === undefined ? evaluate(desc) : evaluateIn(inScope, desc);
   registry.set(desc.id, target);
   return { target, evaluated: true };
 }
@@ -173,6 +198,52 @@ function registered(id: string): Promise<void> {
     if (ws === undefined) registeredWaiters.set(id, [resolve]);
     else ws.push(resolve);
   });
+}
+
+/**
+ * The evaluator of a module loaded through the entry filter (this thread's entry scripts), loading the
+ * module if needed; undefined for other modules, which have none.
+ */
+async function scopeOf(module: string): Promise<((src: string) => unknown) | undefined> {
+  const found = scopes.get(module);
+  if (found !== undefined || !isFilteredEntry(localModulePath(module))) return found;
+  // The hook runs first in the module's body, before any halt, so one of the two always settles.
+  await Promise.race([
+    startLoad(module),
+    new Promise<void>((resolve) => {
+      const ws = scopeWaiters.get(module);
+      if (ws === undefined) scopeWaiters.set(module, [resolve]);
+      else ws.push(resolve);
+    }),
+  ]);
+  return scopes.get(module);
+}
+
+/**
+ * Rebuilds a closure inside its module's scope. A top-level declaration (or import) of the module with
+ * the same name and source is that very function or class; anything else is evaluated there, so it
+ * sees the module's bindings but not the locals of the function that made it.
+ */
+function evaluateIn(scope: (src: string) => unknown, desc: FunctionDescriptor): unknown {
+  if (/^[A-Za-z_$][\w$]*$/.test(desc.name)) {
+    try {
+      const named = scope(desc.name);
+      if (typeof named === "function" && Function.prototype.toString.call(named) === desc.source)
+        return named;
+    } catch {
+      // Not a binding of the module (or not initialized yet): evaluate the source below.
+    }
+  }
+  try {
+    return scope(`"use strict"; (${desc.source});`);
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) throw err;
+    const holder = scope(`"use strict"; ({${desc.source}});`) as Record<string, unknown> | undefined;
+    const first = holder === undefined ? undefined : Object.values(holder)[0];
+    if (first === undefined)
+      throw new TypeError(`Cannot load ${desc.name} on the worker: its source is not a function`);
+    return first;
+  }
 }
 
 function evaluate(desc: FunctionDescriptor): unknown {
@@ -217,7 +288,9 @@ export function explainReferenceError(err: unknown, desc: FunctionDescriptor, ev
   const where = evaluated
     ? desc.module !== undefined
       ? `${desc.name} in ${desc.module} is defined after the module's first .remote(), put, get or wait call, where workers stop running its top level, so it was rebuilt from its source text alone`
-      : `${desc.name} is made by a remote() call inside a function (a factory, a loop, main()), so it closes over that call's variables, which do not travel; it was rebuilt from its source text alone`
+      : desc.scope !== undefined
+        ? `${desc.name} is made by a remote() call inside a function or block of ${desc.scope} (a factory, a loop, main()), so it closes over that call's variables, which do not travel; it was rebuilt from its source text in that module's scope, where its imports, helpers and top-level constants are, but not the locals of the code that made it`
+        : `${desc.name} is made by a remote() call inside a function (a factory, a loop, main()), so it closes over that call's variables, which do not travel; it was rebuilt from its source text alone`
     : `${desc.name} was loaded from ${desc.module}`;
   const fix = evaluated
     ? desc.module !== undefined

@@ -35,6 +35,11 @@ export interface FunctionDescriptor {
   readonly id: string;
   /** Absolute path of the module that called `remote()`, when known. */
   readonly module: string | undefined;
+  /**
+   * For a closure (a `remote()` written inside a function of a module, `module` unset): that module,
+   * whose scope a worker rebuilds it in when it can (see `function-registry.ts`).
+   */
+  readonly scope?: string;
   readonly source: string;
   readonly name: string;
   readonly kind: "function" | "class";

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { depthAt, stripDriverCode } from "../../src/runtime/entry-filter.ts";
+import { depthAt, driverCodeHolder, stripDriverCode } from "../../src/runtime/entry-filter.ts";
 
 /** The non-blank lines of the filtered source, trimmed. */
 function kept(source: string): string[] {
@@ -135,5 +135,32 @@ describe("declarations that drive work", () => {
       "const chained = f.options({ numCpus: 1 }).remote(2);",
       "const later = remote(() => v);",
     ]);
+  });
+});
+
+describe("driverCodeHolder", () => {
+  test("wraps exactly the blanked statements in a never-called async function that parses", () => {
+    const src = [
+      'import { basename } from "node:path";',
+      "const LIMIT = 3;",
+      "if (import.meta.main) {",
+      "  console.log(basename(`a/` + LIMIT))",
+      "}",
+      "const r = await main()",
+      "function main() { return 1; }",
+    ].join("\n");
+    const holder = driverCodeHolder(src, "held");
+    expect(holder).toContain("console.log(basename(`a/` + LIMIT))");
+    expect(holder).toContain("const r = await main()");
+    expect(holder).not.toContain("const LIMIT");
+    expect(holder).not.toContain("function main");
+    // The stripped script plus the holder is still one valid module.
+    const transpiled = new Bun.Transpiler({ loader: "ts" }).transformSync(stripDriverCode(src) + holder);
+    expect(transpiled).toContain("async function held()");
+    expect(transpiled).toContain('from "node:path"');
+  });
+
+  test("is empty when the script has no driver code", () => {
+    expect(driverCodeHolder("const a = 1;\nfunction f() {}\n", "held")).toBe("");
   });
 });
