@@ -31,6 +31,15 @@ function withScopeHook(code: string): string {
   return nl < 0 ? code : `${code.slice(0, nl + 1)}${SCOPE_HOOK}${code.slice(nl + 1)}`;
 }
 
+function parses(code: string, loader: Loader): boolean {
+  try {
+    new Bun.Transpiler({ loader }).transformSync(code);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 const filtered = new Set<string>();
 
 /** True when this thread loads `path` through the entry filter. */
@@ -49,12 +58,14 @@ export function installEntryFilter(entryScript: string): void {
     setup(build) {
       build.onLoad({ filter: exact }, (args) => {
         const source = readFileSync(args.path, "utf8");
-        return {
-          // The driver code, blanked in place, is appended as a never-called function (see
-          // `driverCodeHolder`), after every line, so no position moves.
-          contents: withScopeHook(stripDriverCode(source)) + driverCodeHolder(source, "__rayts_driver_code"),
-          loader: loaderFor(args.path),
-        };
+        const loader = loaderFor(args.path);
+        const stripped = withScopeHook(stripDriverCode(source));
+        // The driver code, blanked in place, is appended as a never-called function (see
+        // `driverCodeHolder`), after every line, so no position moves. Should the tokenizer have cut
+        // it where it does not parse, the script loads without it (only imports used by driver code
+        // alone are then missing).
+        const held = stripped + driverCodeHolder(source, "__rayts_driver_code");
+        return { contents: parses(held, loader) ? held : stripped, loader };
       });
     },
   });

@@ -117,10 +117,18 @@ export function stripDriverCode(source: string): string {
  * the code uses every import exactly as the driver's copy does; it never runs.
  */
 export function driverCodeHolder(source: string, name: string): string {
+  // Runs of blanked statements with no kept one between them are copied as one slice of the source
+  // (an `if` and its `else` may be split into two statements).
   const parts: string[] = [];
+  let run: { start: number; end: number } | undefined;
   for (const st of topLevelStatements(source)) {
-    if (!keeps(st, source)) parts.push(source.slice(st.start, st.end));
+    if (keeps(st, source)) {
+      if (run !== undefined) parts.push(source.slice(run.start, run.end));
+      run = undefined;
+    } else if (run === undefined) run = { start: st.start, end: st.end };
+    else run.end = st.end;
   }
+  if (run !== undefined) parts.push(source.slice(run.start, run.end));
   if (parts.length === 0) return "";
   return `\n;async function ${name}() {\n${parts.join("\n;\n")}\n}\n`;
 }

@@ -160,6 +160,20 @@ describe("driverCodeHolder", () => {
     expect(transpiled).toContain('from "node:path"');
   });
 
+  test("copies an if/else if/else chain without braces in one piece", () => {
+    const src = [
+      "const mode = process.argv[2];",
+      'if (mode === "a") run("a");',
+      'else if (mode === "b") run("b");',
+      "else throw new Error(mode);",
+    ].join("\n");
+    const holder = driverCodeHolder(src, "held");
+    expect(holder).toContain('if (mode === "a") run("a");\nelse if (mode === "b") run("b");\nelse throw');
+    expect(() =>
+      new Bun.Transpiler({ loader: "ts" }).transformSync(stripDriverCode(src) + holder),
+    ).not.toThrow();
+  });
+
   test("is empty when the script has no driver code", () => {
     expect(driverCodeHolder("const a = 1;\nfunction f() {}\n", "held")).toBe("");
   });
