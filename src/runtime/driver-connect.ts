@@ -44,6 +44,14 @@ export async function connectDriver(options: InitOptions | undefined): Promise<S
     );
   }
   const token = o.token ?? resolveToken(undefined, address);
+  const embeddedOnly = (["numCpus", "numGpus", "resources", "objectStoreMemory"] as const).filter(
+    (k) => o[k] !== undefined,
+  );
+  if (embeddedOnly.length > 0) {
+    process.stderr.write(
+      `rayts: warning: init() ${embeddedOnly.join(", ")} ${embeddedOnly.length === 1 ? "applies" : "apply"} to the embedded cluster only and ${embeddedOnly.length === 1 ? "is" : "are"} ignored by a driver of ${address}; a cluster's resources are set with rayts head and rayts node (--num-cpus, --num-gpus, --resources, --object-store-memory)\n`,
+    );
+  }
   try {
     // Without a token, still say first whether anything answers there.
     await checkToken(address, token ?? "").catch((err: unknown) => {

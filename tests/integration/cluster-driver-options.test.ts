@@ -4,7 +4,8 @@
  * head and a second node, a script that sets a namespace and an environment variable in `init`.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { resolve } from "node:path";
+import { writeFileSync } from "node:fs";
+import { join, resolve } from "node:path";
 import { startCluster, type TestCluster } from "../cluster-harness.ts";
 import type { RunResult } from "../harness.ts";
 
@@ -76,5 +77,19 @@ describe("a connected driver's init options", () => {
     expect(run.stdout).not.toContain("REPORT");
     expect(run.stderr).toContain("call await init({ … }) before any other rayts call");
     expect(run.code).not.toBe(0);
+  });
+
+  test("embedded-only init options (numCpus, resources) on a connected driver warn that the cluster's own resources apply", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const script = join(cluster.dir.path, "cpus.ts");
+    writeFileSync(
+      script,
+      `import { clusterResources, init } from "rayts";\nawait init({ numCpus: 8, resources: { gpuish: 1 } });\nconsole.log("CPU " + (await clusterResources()).CPU);\n`,
+    );
+    const run = await cluster.rayts(["--address", cluster.address, "--token", cluster.token, script]);
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain("CPU 1");
+    expect(run.stderr).toContain("init() numCpus, resources apply to the embedded cluster only");
+    expect(run.stderr).toContain("rayts head and rayts node");
   });
 });
