@@ -308,7 +308,9 @@ async function build(env: CompiledRuntimeEnv, ctl: Control): Promise<BuiltEnv> {
     const wd = join(dir, "wd");
     const pkg = join(dir, "pkg");
     const cwd = source !== undefined ? wd : pkg;
-    const nodePath = [join(pkg, "node_modules"), join(wd, "node_modules")].filter((p) => existsSync(p));
+    // The working directory is the work's module root: bare specifiers (`import("lib/util.ts")`)
+    // resolve in it too, after the installed packages.
+    const nodePath = [join(pkg, "node_modules"), join(wd, "node_modules"), wd].filter((p) => existsSync(p));
     return { hash, dir, cwd, nodePath };
   };
   if (existsSync(join(dir, "rayts-env.json"))) return built();
