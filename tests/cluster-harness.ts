@@ -126,6 +126,10 @@ export interface NodeOptions {
   token?: string;
   /** More flags for `rayts node`. */
   args?: string[];
+  /** Working directory of the node process (default: the test's). */
+  cwd?: string;
+  /** More environment variables for the node process. */
+  env?: Record<string, string>;
 }
 
 /**
@@ -146,10 +150,11 @@ export class Sandbox implements AsyncDisposable {
     return testEnv({ TMPDIR: this.dir.path, ...extra });
   }
 
-  /** Spawns `rayts args…` here, output captured; the process is killed on dispose. */
-  spawn(args: string[]): ClusterProcess {
+  /** Spawns `rayts args…` here (in `cwd`, with `env` added), output captured; killed on dispose. */
+  spawn(args: string[], options: { cwd?: string; env?: Record<string, string> } = {}): ClusterProcess {
     const proc = Bun.spawn([RAYTS_BIN, ...args], {
-      env: this.env(),
+      ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
+      env: this.env(options.env),
       stdin: "ignore",
       stdout: "pipe",
       stderr: "pipe",
@@ -221,7 +226,7 @@ export class TestCluster extends Sandbox {
 
   /** Starts `rayts node --join` in the foreground and waits until it joined. */
   async addNode(options: NodeOptions = {}): Promise<TestNode> {
-    const node = this.spawn(nodeArgs(this.address, options));
+    const node = this.spawn(nodeArgs(this.address, options), { cwd: options.cwd, env: options.env });
     const match = await node.waitForOutput(/Started rayts node (\w+) at (\S+),/);
     return Object.assign(node, { nodeId: match[1]!, address: match[2]! }) as TestNode;
   }
@@ -255,6 +260,30 @@ export class TestCluster extends Sandbox {
       }
       await Bun.sleep(200);
     }
+  }
+}
+
+/** The arguments of `rayts` running `script args…` as a driver connected to `cluster`. */
+export function driverArgs(cluster: TestCluster, script: string, ...args: string[]): string[] {
+  return ["--address", cluster.address, "--token", cluster.token, script, ...args];
+}
+
+/**
+ * The JSON a driver printed on its `REPORT {json}` line. Throws with the exit code, stderr and
+ * stdout when the driver failed or printed no report, so a failing test shows why.
+ */
+// biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the job printed.
+export function reportOf(run: { code: number; stdout: string; stderr: string }): any {
+  const line = run.stdout.split("\n").find((l) => l.startsWith("REPORT "));
+  if (run.code !== 0 || line === undefined) {
+    throw new Error(
+      `The job exited ${run.code} without a report\n--- stderr\n${run.stderr}\n--- stdout\n${run.stdout}`,
+    );
+  }
+  try {
+    return JSON.parse(line.slice("REPORT ".length));
+  } catch (err) {
+    throw new Error(`The job's REPORT line is not JSON (${(err as Error).message}): ${line}`);
   }
 }
 

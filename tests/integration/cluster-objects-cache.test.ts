@@ -4,33 +4,16 @@
  * more objects than its store holds, one after another, works.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { resolve } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { reportOf, startCluster } from "../cluster-harness.ts";
+import { runObjectsJob } from "../cluster-objects-helpers.ts";
 
 setDefaultTimeout(120_000);
-const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-objects-job.ts");
-
-function reportOf(out: { stdout: string; stderr: string }): Record<string, unknown> {
-  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${out.stdout}\n${out.stderr}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
 
 describe("cached copies", () => {
   test("a node whose store is full of cached copies drops them to pull the next object", async () => {
     await using cluster = await startCluster({ numCpus: 0, headEnv: { RAYTS_OBJECT_TRANSFER: "http" } });
     const a = await cluster.addNode({ numCpus: 1, args: ["--object-store-memory", String(40 << 20)] });
-    const out = await cluster.rayts([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      "evict",
-      cluster.token,
-      a.nodeId,
-      a.nodeId,
-    ]);
+    const out = await runObjectsJob(cluster, "evict", [a.nodeId, a.nodeId]);
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
     const n = 3 << 19;

@@ -6,19 +6,12 @@
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
-import { resolve } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { reportOf, startCluster } from "../cluster-harness.ts";
+import { runObjectsJob } from "../cluster-objects-helpers.ts";
 
 setDefaultTimeout(240_000);
-const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-objects-job.ts");
 const MiB = 1 << 20;
 const STORE = String(600 * MiB);
-
-function reportOf(out: { stdout: string; stderr: string }): Record<string, unknown> {
-  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${out.stdout}\n${out.stderr}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
 
 /** Peak resident memory of a process in bytes (Linux). */
 function peakRss(pid: number): number {
@@ -39,20 +32,7 @@ describe("large objects", () => {
       });
       const a = await cluster.addNode({ numCpus: 1, args: ["--object-store-memory", STORE] });
       const before = peakRss(cluster.head.pid);
-      const out = await cluster.rayts(
-        [
-          "--address",
-          cluster.address,
-          "--token",
-          cluster.token,
-          JOB,
-          "large",
-          cluster.token,
-          a.nodeId,
-          a.nodeId,
-        ],
-        { timeoutMs: 200_000 },
-      );
+      const out = await runObjectsJob(cluster, "large", [a.nodeId, a.nodeId], { timeoutMs: 200_000 });
       expect(out.stderr).toBe("");
       expect(out.code).toBe(0);
       expect(reportOf(out)).toEqual({ bytes: 512 * MiB, mismatches: 0, pulledByHead: 1 });

@@ -5,17 +5,10 @@
  * is gone.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { resolve } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { reportOf, startCluster } from "../cluster-harness.ts";
+import { runObjectsJob } from "../cluster-objects-helpers.ts";
 
 setDefaultTimeout(120_000);
-const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-objects-job.ts");
-
-function reportOf(out: { stdout: string; stderr: string }): Record<string, unknown> {
-  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${out.stdout}\n${out.stderr}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
 
 describe("refs nested in returned values", () => {
   for (const transfer of ["http", "copy"]) {
@@ -25,17 +18,7 @@ describe("refs nested in returned values", () => {
         headEnv: transfer === "http" ? { RAYTS_OBJECT_TRANSFER: "http" } : {},
       });
       const a = await cluster.addNode({ numCpus: 1 });
-      const out = await cluster.rayts([
-        "--address",
-        cluster.address,
-        "--token",
-        cluster.token,
-        JOB,
-        "nested",
-        cluster.token,
-        a.nodeId,
-        a.nodeId,
-      ]);
+      const out = await runObjectsJob(cluster, "nested", [a.nodeId, a.nodeId]);
       expect(out.stderr).toBe("");
       expect(out.code).toBe(0);
       const r = reportOf(out);
@@ -48,17 +31,7 @@ describe("refs nested in returned values", () => {
   test("refs nested in the items of a generator task on another node stay readable", async () => {
     await using cluster = await startCluster({ numCpus: 1, headEnv: { RAYTS_OBJECT_TRANSFER: "http" } });
     const a = await cluster.addNode({ numCpus: 1 });
-    const out = await cluster.rayts([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      "nested-gen",
-      cluster.token,
-      a.nodeId,
-      a.nodeId,
-    ]);
+    const out = await runObjectsJob(cluster, "nested-gen", [a.nodeId, a.nodeId]);
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
     expect(reportOf(out)).toEqual({ a: a.address, owners: [a.address, a.address], firsts: [5, 6] });

@@ -5,34 +5,17 @@
  * ref's `owner` is its owner node's address.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { resolve } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { reportOf, startCluster } from "../cluster-harness.ts";
+import { runObjectsJob } from "../cluster-objects-helpers.ts";
 
 setDefaultTimeout(120_000);
-const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-objects-job.ts");
-
-function reportOf(out: { stdout: string; stderr: string }): Record<string, unknown> {
-  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${out.stdout}\n${out.stderr}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
 
 describe("objects pulled by ownership", () => {
   test("a broadcast to four readers on one node is fetched once; the next node pulls from that node, not the owner", async () => {
     await using cluster = await startCluster({ numCpus: 0, headEnv: { RAYTS_OBJECT_TRANSFER: "http" } });
     const a = await cluster.addNode({ numCpus: 4 });
     const b = await cluster.addNode({ numCpus: 1 });
-    const out = await cluster.rayts([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      "broadcast",
-      cluster.token,
-      a.nodeId,
-      b.nodeId,
-    ]);
+    const out = await runObjectsJob(cluster, "broadcast", [a.nodeId, b.nodeId]);
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
     const n = 1 << 20;

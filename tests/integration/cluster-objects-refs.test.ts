@@ -7,17 +7,10 @@
  * lost, and the error says so (and that the task must be re-run).
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { resolve } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { reportOf, startCluster } from "../cluster-harness.ts";
+import { runObjectsJob } from "../cluster-objects-helpers.ts";
 
 setDefaultTimeout(120_000);
-const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-objects-job.ts");
-
-function reportOf(out: { stdout: string; stderr: string }): Record<string, unknown> {
-  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${out.stdout}\n${out.stderr}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
 
 describe("borrowed objects", () => {
   for (const transfer of ["http", "copy"]) {
@@ -27,17 +20,7 @@ describe("borrowed objects", () => {
         headEnv: transfer === "http" ? { RAYTS_OBJECT_TRANSFER: "http" } : {},
       });
       const a = await cluster.addNode({ numCpus: 1 });
-      const out = await cluster.rayts([
-        "--address",
-        cluster.address,
-        "--token",
-        cluster.token,
-        JOB,
-        "borrow",
-        cluster.token,
-        a.nodeId,
-        a.nodeId,
-      ]);
+      const out = await runObjectsJob(cluster, "borrow", [a.nodeId, a.nodeId]);
       expect(out.stderr).toBe("");
       expect(out.code).toBe(0);
       expect(reportOf(out)).toEqual({
@@ -54,17 +37,7 @@ describe("borrowed objects", () => {
   test("the owner frees an object once its only borrower's node is killed", async () => {
     await using cluster = await startCluster({ numCpus: 0, headEnv: { RAYTS_OBJECT_TRANSFER: "http" } });
     const a = await cluster.addNode({ numCpus: 1 });
-    const out = await cluster.rayts([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      "borrower-dies",
-      cluster.token,
-      a.nodeId,
-      String(a.pid),
-    ]);
+    const out = await runObjectsJob(cluster, "borrower-dies", [a.nodeId, String(a.pid)]);
     expect(out.code).toBe(0);
     expect(reportOf(out)).toEqual({ ownerAfterDrop: true, ownerFreed: true });
   });
@@ -76,17 +49,7 @@ describe("borrowed objects", () => {
       headEnv: { RAYTS_OBJECT_TRANSFER: "http" },
     });
     const a = await cluster.addNode({ numCpus: 1 });
-    const out = await cluster.rayts([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      "holder-dies",
-      cluster.token,
-      a.nodeId,
-      String(a.pid),
-    ]);
+    const out = await runObjectsJob(cluster, "holder-dies", [a.nodeId, String(a.pid)]);
     expect(out.code).toBe(0);
     const report = reportOf(out) as { onlyOnA: boolean; a: string; error?: Record<string, string> };
     expect(report.onlyOnA).toBe(true);

@@ -8,18 +8,13 @@
  * code through the package.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ClusterProcess, nodeArgs, startCluster, type TestCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster } from "../cluster-harness.ts";
 import { RAYTS_BIN, testEnv } from "../harness.ts";
+import { addNodeFrom, lines, sh } from "../shipping-helpers.ts";
 
 setDefaultTimeout(180_000);
-
-function sh(cmd: string[], cwd: string, env?: Record<string, string>): void {
-  const r = Bun.spawnSync(cmd, { cwd, env: env ?? testEnv(), stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0)
-    throw new Error(`${cmd.join(" ")} failed: ${r.stderr.toString()}${r.stdout.toString()}`);
-}
 
 const JOB = `
 import { existsSync, readFileSync } from "node:fs";
@@ -96,41 +91,6 @@ function makeProject(root: string): string {
   return proj;
 }
 
-/** Starts a node with its own cwd and environment cache (as on another machine). */
-async function addNodeFrom(cluster: TestCluster, cwd: string, cache: string) {
-  mkdirSync(cwd, { recursive: true });
-  const proc = Bun.spawn([RAYTS_BIN, ...nodeArgs(cluster.address, { numCpus: 1 })], {
-    cwd,
-    env: cluster.env({ RAYTS_ENV_CACHE: cache }),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const node = cluster.adopt(new ClusterProcess(proc));
-  const match = await node.waitForOutput(/Started rayts node (\w+) at (\S+),/);
-  return { node, nodeId: match[1] as string };
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the job printed.
-function reportOf(run: { code: number; stdout: string; stderr: string }): any {
-  const line = run.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (run.code !== 0 || line === undefined) {
-    throw new Error(
-      `The job exited ${run.code} without a report\n--- stderr\n${run.stderr}\n--- stdout\n${run.stdout}`,
-    );
-  }
-  return JSON.parse(line.slice("REPORT ".length));
-}
-
-function lines(file: string): string[] {
-  return existsSync(file)
-    ? readFileSync(file, "utf8")
-        .trim()
-        .split("\n")
-        .filter((l) => l !== "")
-    : [];
-}
-
 describe("the job's package on other nodes", () => {
   test("tasks on a second node import the package's dependency from its copy there; ignored files stay behind; a second job reuses it", async () => {
     await using cluster = await startCluster({ numCpus: 1 });
@@ -139,15 +99,7 @@ describe("the job's package on other nodes", () => {
     const { nodeId } = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), nodeCache);
     await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2);
 
-    const job = [
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      join(proj, "job.ts"),
-      "probe",
-      nodeId,
-    ];
+    const job = driverArgs(cluster, join(proj, "job.ts"), "probe", nodeId);
     const first = reportOf(await cluster.rayts(job, { cwd: proj, timeoutMs: 120_000 }));
     expect(first.node).toBe(nodeId);
     expect(first.greeting).toBe("hello node from shipdep");
@@ -175,10 +127,11 @@ describe("the job's package on other nodes", () => {
   test("a driver that cannot attach the head's shared memory puts, gets and runs tasks; the head loads its code from the package", async () => {
     await using cluster = await startCluster({ numCpus: 2 });
     const proj = makeProject(join(cluster.dir.path, "work"));
-    const run = await cluster.rayts(
-      ["--address", cluster.address, "--token", cluster.token, join(proj, "job.ts"), "objects"],
-      { cwd: proj, env: { RAYTS_SHM_ATTACH: "never" }, timeoutMs: 120_000 },
-    );
+    const run = await cluster.rayts(driverArgs(cluster, join(proj, "job.ts"), "objects"), {
+      cwd: proj,
+      env: { RAYTS_SHM_ATTACH: "never" },
+      timeoutMs: 120_000,
+    });
     const r = reportOf(run);
     expect(r.back).toEqual([1 << 19, 2]);
     expect(r.sum).toBe(2 * (1 << 19));
@@ -207,15 +160,7 @@ describe("the job's package on other nodes", () => {
     const nodeCache = join(cluster.dir.path, "node-b-cache");
     const { nodeId } = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), nodeCache);
     await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2);
-    const job = [
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      join(proj, "job.ts"),
-      "plain",
-      nodeId,
-    ];
+    const job = driverArgs(cluster, join(proj, "job.ts"), "plain", nodeId);
     // The head's node prepares the package itself for a driver that does not share its files (run
     // first: a driver on the head's machine registers the same script by its path there).
     const remote = await cluster.rayts(job, {

@@ -8,10 +8,10 @@
  * `RuntimeEnvSetupError` carrying the installer's message. No registry: packages are local tarballs.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { ClusterProcess, nodeArgs, startCluster, type TestCluster } from "../cluster-harness.ts";
-import { RAYTS_BIN } from "../harness.ts";
+import { driverArgs, reportOf, startCluster } from "../cluster-harness.ts";
+import { addNodeFrom, lines, sh } from "../shipping-helpers.ts";
 
 setDefaultTimeout(180_000);
 
@@ -63,11 +63,6 @@ if (mode === "ok") {
 }
 `;
 
-function sh(cmd: string[], cwd: string): void {
-  const r = Bun.spawnSync(cmd, { cwd, stdout: "pipe", stderr: "pipe" });
-  if (r.exitCode !== 0) throw new Error(`${cmd.join(" ")} failed: ${r.stderr.toString()}`);
-}
-
 function makeProject(root: string): string {
   const proj = join(root, "proj");
   const app = join(proj, "app");
@@ -92,51 +87,16 @@ function makeProject(root: string): string {
   return proj;
 }
 
-async function addNodeFrom(cluster: TestCluster, cwd: string, cache: string): Promise<string> {
-  mkdirSync(cwd, { recursive: true });
-  const proc = Bun.spawn([RAYTS_BIN, ...nodeArgs(cluster.address, { numCpus: 2 })], {
-    cwd,
-    env: cluster.env({ RAYTS_ENV_CACHE: cache }),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const node = cluster.adopt(new ClusterProcess(proc));
-  const match = await node.waitForOutput(/Started rayts node (\w+) at (\S+),/);
-  await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2);
-  return match[1] as string;
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the job printed.
-function reportOf(run: { code: number; stdout: string; stderr: string }): any {
-  const line = run.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (run.code !== 0 || line === undefined) {
-    throw new Error(
-      `The job exited ${run.code} without a report\n--- stderr\n${run.stderr}\n--- stdout\n${run.stdout}`,
-    );
-  }
-  return JSON.parse(line.slice("REPORT ".length));
-}
-
-function lines(file: string): string[] {
-  return existsSync(file)
-    ? readFileSync(file, "utf8")
-        .trim()
-        .split("\n")
-        .filter((l) => l !== "")
-    : [];
-}
-
 describe("runtime environments on a second node", () => {
   test("a task and an actor run in the shipped working directory with the shipped package and their envVars; built once there", async () => {
     await using cluster = await startCluster({ numCpus: 1 });
     const proj = makeProject(join(cluster.dir.path, "work"));
     const cache = join(cluster.dir.path, "node-b-cache");
-    const nodeId = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), cache);
-    const run = await cluster.rayts(
-      ["--address", cluster.address, "--token", cluster.token, join(proj, "job.ts"), "ok", nodeId],
-      { cwd: proj, timeoutMs: 150_000 },
-    );
+    const { nodeId } = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), cache, 2);
+    const run = await cluster.rayts(driverArgs(cluster, join(proj, "job.ts"), "ok", nodeId), {
+      cwd: proj,
+      timeoutMs: 150_000,
+    });
     const { task, again, fromActor } = reportOf(run);
     for (const r of [task, again, fromActor]) {
       expect(r.node).toBe(nodeId);
@@ -156,11 +116,11 @@ describe("runtime environments on a second node", () => {
     await using cluster = await startCluster({ numCpus: 1 });
     const proj = makeProject(join(cluster.dir.path, "work"));
     const cache = join(cluster.dir.path, "node-b-cache");
-    const nodeId = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), cache);
-    const run = await cluster.rayts(
-      ["--address", cluster.address, "--token", cluster.token, join(proj, "job.ts"), "bad", nodeId],
-      { cwd: proj, timeoutMs: 150_000 },
-    );
+    const { nodeId } = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), cache, 2);
+    const run = await cluster.rayts(driverArgs(cluster, join(proj, "job.ts"), "bad", nodeId), {
+      cwd: proj,
+      timeoutMs: 150_000,
+    });
     const r = reportOf(run);
     expect(r.error).toBe("RuntimeEnvSetupError");
     expect(r.message).toContain("Installing");
@@ -172,9 +132,9 @@ describe("runtime environments on a second node", () => {
     await using cluster = await startCluster({ numCpus: 1 });
     const proj = makeProject(join(cluster.dir.path, "work"));
     const cache = join(cluster.dir.path, "node-b-cache");
-    const nodeId = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), cache);
+    const { nodeId } = await addNodeFrom(cluster, join(cluster.dir.path, "elsewhere"), cache, 2);
     const remote = { cwd: proj, timeoutMs: 150_000, env: { RAYTS_SHM_ATTACH: "never" } };
-    const address = ["--address", cluster.address, "--token", cluster.token, join(proj, "job.ts")];
+    const address = driverArgs(cluster, join(proj, "job.ts"));
     const onHead = reportOf(await cluster.rayts([...address, "head"], remote)).task;
     expect(onHead.node).not.toBe(nodeId);
     expect(onHead.cwd.startsWith(proj)).toBe(false);

@@ -5,44 +5,13 @@
  * and actor that does not set its own. Each script gets its own environment cache. No network.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { PRELUDE } from "../fixtures/tasks-job-runner.ts";
-import { runScript, type TempDir, tempDir } from "../harness.ts";
+import { type TempDir, tempDir } from "../harness.ts";
+import { makeEnvFixtures, runEnvScript } from "../runtime-env-helpers.ts";
 
 setDefaultTimeout(60_000);
 
-/** Two project directories, `app/` and `other/`, each with a `data.txt` naming it, and `envpkg.tgz`. */
-function makeFixtures(dir: string): void {
-  for (const name of ["app", "other"]) {
-    mkdirSync(join(dir, name), { recursive: true });
-    writeFileSync(join(dir, name, "data.txt"), `${name}\n`);
-  }
-  const pkg = join(dir, "pkgsrc", "package");
-  mkdirSync(pkg, { recursive: true });
-  writeFileSync(
-    join(pkg, "package.json"),
-    JSON.stringify({ name: "envpkg", version: "1.0.0", main: "index.js" }),
-  );
-  writeFileSync(join(pkg, "index.js"), "module.exports = { answer: 42 };\n");
-  const r = Bun.spawnSync(["tar", "-czf", join(dir, "envpkg.tgz"), "-C", join(dir, "pkgsrc"), "package"]);
-  if (r.exitCode !== 0) throw new Error(`tar failed: ${r.stderr.toString()}`);
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the script printed.
-async function run(dir: TempDir, source: string): Promise<any> {
-  const r = await runScript(dir.path, "job.ts", PRELUDE + source, [], {
-    env: { RAYTS_ENV_CACHE: join(dir.path, "env-cache") },
-    timeoutMs: 60_000,
-  });
-  const line = r.stdout.split("\n").find((l) => l.startsWith("@@RESULT "));
-  if (r.code !== 0 || line === undefined) {
-    throw new Error(
-      `The script exited ${r.code} without a report\n--- stderr\n${r.stderr}\n--- stdout\n${r.stdout}`,
-    );
-  }
-  return JSON.parse(line.slice("@@RESULT ".length));
-}
+const run = (dir: TempDir, source: string) => runEnvScript(dir, source, 60_000);
 
 const CLASSES = `
 class Probe {
@@ -58,7 +27,7 @@ class Probe {
 describe("runtimeEnv for actors", () => {
   test("an actor with workingDir runs there for life, keeps its state across calls and sees its envVars; one with packages imports them by bare name", async () => {
     await using dir = tempDir();
-    makeFixtures(dir.path);
+    makeEnvFixtures(dir.path);
     const report = await run(
       dir,
       `${CLASSES}
@@ -118,7 +87,7 @@ done();
 describe("runtimeEnv at init", () => {
   test("the job's workingDir applies to plain tasks and actors; a task's own workingDir overrides it; envVars merge", async () => {
     await using dir = tempDir();
-    makeFixtures(dir.path);
+    makeEnvFixtures(dir.path);
     const report = await run(
       dir,
       `${CLASSES}

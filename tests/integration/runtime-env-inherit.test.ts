@@ -9,42 +9,12 @@ import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { startCluster } from "../cluster-harness.ts";
-import { PRELUDE } from "../fixtures/tasks-job-runner.ts";
-import { runScript, type TempDir, tempDir } from "../harness.ts";
+import { type TempDir, tempDir } from "../harness.ts";
+import { makeEnvFixtures, runEnvScript } from "../runtime-env-helpers.ts";
 
 setDefaultTimeout(90_000);
 
-/** Project directories `app/` and `other/`, each with a `data.txt` naming it, and `envpkg.tgz`. */
-function makeFixtures(dir: string): void {
-  for (const name of ["app", "other"]) {
-    mkdirSync(join(dir, name), { recursive: true });
-    writeFileSync(join(dir, name, "data.txt"), `${name}\n`);
-  }
-  const pkg = join(dir, "pkgsrc", "package");
-  mkdirSync(pkg, { recursive: true });
-  writeFileSync(
-    join(pkg, "package.json"),
-    JSON.stringify({ name: "envpkg", version: "1.0.0", main: "index.js" }),
-  );
-  writeFileSync(join(pkg, "index.js"), "module.exports = { answer: 42 };\n");
-  const r = Bun.spawnSync(["tar", "-czf", join(dir, "envpkg.tgz"), "-C", join(dir, "pkgsrc"), "package"]);
-  if (r.exitCode !== 0) throw new Error(`tar failed: ${r.stderr.toString()}`);
-}
-
-// biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the script printed.
-async function run(dir: TempDir, source: string): Promise<any> {
-  const r = await runScript(dir.path, "job.ts", PRELUDE + source, [], {
-    env: { RAYTS_ENV_CACHE: join(dir.path, "env-cache") },
-    timeoutMs: 90_000,
-  });
-  const line = r.stdout.split("\n").find((l) => l.startsWith("@@RESULT "));
-  if (r.code !== 0 || line === undefined) {
-    throw new Error(
-      `The script exited ${r.code} without a report\n--- stderr\n${r.stderr}\n--- stdout\n${r.stdout}`,
-    );
-  }
-  return JSON.parse(line.slice("@@RESULT ".length));
-}
+const run = (dir: TempDir, source: string) => runEnvScript(dir, source, 90_000);
 
 /** `look()` reports where it runs: the data file of its cwd, two variables, and whether envpkg imports. */
 const LOOK = `
@@ -63,7 +33,7 @@ const leaf = remote(look);
 describe("runtimeEnv inheritance", () => {
   test("a nested task runs in its parent's environment: working directory, packages and envVars, its own fields over them", async () => {
     await using dir = tempDir();
-    makeFixtures(dir.path);
+    makeEnvFixtures(dir.path);
     const report = await run(
       dir,
       `${LOOK}
@@ -101,7 +71,7 @@ done();
 
   test("tasks and actors submitted from an actor's method run in the actor's environment; an actor keeps its own for life", async () => {
     await using dir = tempDir();
-    makeFixtures(dir.path);
+    makeEnvFixtures(dir.path);
     const report = await run(
       dir,
       `${LOOK}
