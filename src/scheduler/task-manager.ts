@@ -8,9 +8,11 @@
  *
  * On a cluster each task is placed at submission (`place-task.ts`, counting the work taken here but
  * not started against what is free), and default tasks still queued here spill to another node
- * when its report shows their resources free there (`respill`).
+ * when its report shows their resources free there (`respill`, in `task-spill.ts`). Sending a task
+ * to its worker is `task-dispatch.ts`; ending tasks early (cancel, job end, group removal) is
+ * `task-cancel.ts`.
  */
-import { NodeDiedError, TaskCancelledError, TaskUnschedulableError, WorkerCrashedError } from "../errors.ts";
+import { NodeDiedError, WorkerCrashedError } from "../errors.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
 import { WAIT_FOR_GROUP } from "../placement/pg-manager.ts";
 import { objectIdFor } from "../runtime/ids.ts";
@@ -21,20 +23,16 @@ import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
 import { type Placer, placerOf } from "./place-task.ts";
-import { ResourceSet } from "./resource-set.ts";
+import { cancelTask, endJob, evictGroup, type TaskEnds } from "./task-cancel.ts";
+import { dispatchTask } from "./task-dispatch.ts";
 import { compileDemand, demandOf, type ShapeQueue, type TaskRecord } from "./task-record.ts";
+import { TaskSpill } from "./task-spill.ts";
 
 /** Most tasks pipelined onto one worker ahead of the one it runs. */
 const MAX_PIPELINE = 1024;
 
 /** A lease that has not finished a task for this long is not given more tasks to queue. */
 const STUCK_MS = 2;
-
-/** Registration keys by options object: building the key string per task showed in profiles. */
-const registrationKeys = new WeakMap<
-  object,
-  { fnId: string; name: string; namespace: string | undefined; key: string }
->();
 
 export class TaskManager {
   readonly #ctx: NodeContext;
@@ -43,17 +41,33 @@ export class TaskManager {
   readonly #warned = new Set<string>();
   /** Where tasks go (this node or another), with its spread cursor. */
   readonly #placer: Placer;
-  /** A lease was asked to hand back tasks so they can spill: place them again when they come. */
-  #respillReturned = false;
-  /** On a cluster, the tasks placed here that wait for their arguments, and their summed demand. */
-  readonly #waitingHere = new Set<TaskRecord>();
-  #waitingDemand = ResourceSet.EMPTY;
+  /** Work taken here but not started, and queued work spilling to other nodes. */
+  readonly #spill: TaskSpill;
+  /** What ending tasks early (`task-cancel.ts`) uses of this manager. */
+  readonly #ends: TaskEnds;
   #scheduling = false;
   #again = false;
 
   constructor(ctx: NodeContext) {
     this.#ctx = ctx;
     this.#placer = placerOf(ctx);
+    this.#spill = new TaskSpill({
+      ctx,
+      placer: this.#placer,
+      queues: () => this.#queues.values(),
+      task: (taskId) => this.#tasks.get(taskId),
+      forward: (rec, to) => void forwardTask(ctx, rec, to, this.#forwardHooks),
+    });
+    this.#ends = {
+      ctx,
+      task: (taskId) => this.#tasks.get(taskId),
+      tasks: () => [...this.#tasks.values()],
+      queues: () => this.#queues.values(),
+      sealAll: (rec, payload) => this.#sealAll(rec, payload),
+      finish: (rec) => this.#finish(rec),
+      unlink: (w, taskId) => this.#unlink(w, taskId),
+      workerDied: (w, code, error) => this.workerDied(w, code, error),
+    };
   }
 
   get(taskId: string): TaskRecord | undefined {
@@ -124,7 +138,7 @@ export class TaskManager {
       this.#fail(rec, ctx.lostError(lostId));
       return;
     }
-    const placed = this.#placer.placeTask(rec, this.#pendingHere());
+    const placed = this.#placer.placeTask(rec, this.#spill.pendingHere());
     if (placed instanceof Error) {
       this.#fail(rec, placed);
       return;
@@ -149,94 +163,12 @@ export class TaskManager {
       else ctx.store.onReady(id, onDep);
     }
     if (rec.deps === 0) this.#enqueue(rec);
-    else if (!remote && group === undefined && ctx.cluster !== undefined) this.#waitHere(rec);
+    else if (!remote && group === undefined && ctx.cluster !== undefined) this.#spill.waitHere(rec);
   }
 
-  /**
-   * The demand of the work this node took but has not started, as placement counts it against
-   * what is free here (so a burst does not all look free): tasks waiting for their arguments,
-   * queued for resources, or pipelined onto a lease behind the task it runs.
-   */
-  #pendingHere(): ResourceSet {
-    if (this.#ctx.cluster === undefined) return ResourceSet.EMPTY;
-    let sum = this.#waitingDemand;
-    for (const q of this.#queues.values()) {
-      let n = q.items.length - q.head;
-      for (const l of q.leases) if (l.inflight.length > 1) n += l.inflight.length - 1;
-      if (n === 0 || q.demand.isEmpty()) continue;
-      const scaled: Record<string, number> = {};
-      for (const [k, v] of Object.entries(q.demand.toRecord())) scaled[k] = v * n;
-      sum = sum.add(ResourceSet.of(scaled));
-    }
-    return sum;
-  }
-
-  #waitHere(rec: TaskRecord): void {
-    if (rec.demand.isEmpty() || this.#waitingHere.has(rec)) return;
-    this.#waitingHere.add(rec);
-    this.#waitingDemand = this.#waitingDemand.add(rec.demand);
-  }
-
-  #doneWaitingHere(rec: TaskRecord): void {
-    if (!this.#waitingHere.delete(rec)) return;
-    this.#waitingDemand = this.#waitingDemand.subtract(rec.demand);
-  }
-
-  /**
-   * Another node reported (or joined): default tasks queued here for resources this node has not
-   * free go to the nodes that have them free now (Ray's spillback of queued work; the placer's
-   * debits keep one report from taking more than it has). Tasks pipelined onto a lease behind a
-   * running task are asked back first (they come back through `onReturned`, which calls this
-   * again). Tasks pinned here (node affinity, forwarded from another node) or in a placement group
-   * stay.
-   */
+  /** Another node reported (or joined): spill queued default tasks to nodes with them free (`task-spill.ts`). */
   respill(): void {
-    const ctx = this.#ctx;
-    if (ctx.cluster === undefined) return;
-    for (const q of this.#queues.values()) {
-      if (q.demand.isEmpty() || ctx.resources.fits(q.demand)) continue;
-      let moved = 0;
-      for (let i = q.items.length - 1; i >= q.head; i--) {
-        const rec = q.items[i] as TaskRecord;
-        if (rec.cancelled || rec.state !== "QUEUED" || !this.#spillable(rec)) continue;
-        const to = this.#placer.bestFit(q.demand, true);
-        if (to === undefined) break;
-        rec.target = to;
-        rec.state = "RUNNING";
-        moved++;
-        void forwardTask(ctx, rec, to, this.#forwardHooks);
-      }
-      if (moved > 0) {
-        const left = q.items.slice(q.head).filter((r) => r.state === "QUEUED" && !r.cancelled);
-        q.items = left;
-        q.head = 0;
-      }
-      if (q.head < q.items.length) continue;
-      // Nothing left in the queue: ask leases holding tasks they have not started for them back,
-      // when some node has the resources free to take them.
-      for (const l of q.leases) {
-        if (l.inflight.length <= 1 || l.yielding || !this.#holdsSpillable(l)) continue;
-        if (!this.#placer.hasFree(q.demand)) break;
-        this.#respillReturned = true;
-        l.yielding = true;
-        l.send({ t: "yield" });
-      }
-    }
-  }
-
-  /** Whether a lease holds a task it has not started that may go to another node. */
-  #holdsSpillable(l: WorkerProc): boolean {
-    for (let i = 1; i < l.inflight.length; i++) {
-      const rec = this.#tasks.get(l.inflight[i] as string);
-      if (rec !== undefined && !rec.cancelled && this.#spillable(rec)) return true;
-    }
-    return false;
-  }
-
-  /** Whether a task queued here may go to another node: default scheduling, no group, not pinned. */
-  #spillable(rec: TaskRecord): boolean {
-    const sched = rec.spec.opts.scheduling;
-    return rec.group === undefined && (sched === undefined || sched === "DEFAULT");
+    this.#spill.respill();
   }
 
   /** Local work whose arguments live on another node (placed again here): wait until they are pulled. */
@@ -249,7 +181,7 @@ export class TaskManager {
     const missing = refs.filter(([, id]) => !store.isReady(id));
     rec.state = "WAITING";
     rec.deps = missing.length;
-    if (rec.group === undefined && this.#ctx.cluster !== undefined) this.#waitHere(rec);
+    if (rec.group === undefined && this.#ctx.cluster !== undefined) this.#spill.waitHere(rec);
     for (const [, id] of missing) {
       try {
         store.onReady(id, () => {
@@ -264,7 +196,7 @@ export class TaskManager {
   }
 
   #enqueue(rec: TaskRecord, front = false): void {
-    if (this.#waitingHere.size > 0) this.#doneWaitingHere(rec);
+    this.#spill.doneWaitingHere(rec);
     if (rec.cancelled) return;
     if (rec.target === undefined && this.#fetchArgs(rec)) return;
     // An argument that is itself an error fails the task without running it, as in Ray.
@@ -304,7 +236,7 @@ export class TaskManager {
       if (rec.state === "FINISHED" || rec.cancelled) return;
       if (this.#retriesLeft(rec)) {
         rec.attempt++;
-        const placed = this.#placer.placeTask(rec, this.#pendingHere());
+        const placed = this.#placer.placeTask(rec, this.#spill.pendingHere());
         if (placed instanceof Error) {
           this.#fail(rec, placed);
           return;
@@ -374,7 +306,7 @@ export class TaskManager {
         w = best;
       }
       q.items[q.head++] = undefined as unknown as TaskRecord;
-      this.#dispatch(rec, w);
+      dispatchTask(ctx, rec, w);
     }
     if (q.head === q.items.length) {
       q.items.length = 0;
@@ -384,67 +316,6 @@ export class TaskManager {
       q.items = q.items.slice(q.head);
       q.head = 0;
     }
-  }
-
-  #dispatch(rec: TaskRecord, w: WorkerProc): void {
-    const ctx = this.#ctx;
-    const spec = rec.spec;
-    rec.state = "RUNNING";
-    rec.worker = w;
-    if (w.inflight.length === 0) w.lastProgress = performance.now();
-    w.inflight.push(spec.taskId);
-    // A bundle reserved the GPUs: work inside it gets the bundle's ids.
-    const gpuIds =
-      rec.group === undefined
-        ? (w.alloc?.gpuIds ?? [])
-        : ctx.placementGroups.gpuIdsFor(rec.group, spec.opts.demand);
-    const fn = this.#register(rec, w);
-    if (spec.argRefs.length === 0 && gpuIds.length === 0 && spec.env === undefined && spec.args.t === 0) {
-      w.sendTask(spec.taskId, fn, spec.args.bytes);
-      return;
-    }
-    w.send({
-      t: "task",
-      taskId: spec.taskId,
-      fn,
-      args: spec.args,
-      argRefs: spec.argRefs,
-      argValues: ctx.argValues(w.id, spec.argRefs),
-      gpuIds,
-      env: spec.env,
-    });
-  }
-
-  /** The worker's index for this task's function and per-call settings, registering it on first use. */
-  #register(rec: TaskRecord, w: WorkerProc): number {
-    const spec = rec.spec;
-    let cached = registrationKeys.get(spec.opts);
-    if (
-      cached === undefined ||
-      cached.fnId !== spec.fn.id ||
-      cached.name !== spec.name ||
-      cached.namespace !== spec.namespace
-    ) {
-      const key = `${spec.fn.id}\u0000${spec.name}\u0000${spec.opts.numReturns}\u0000${rec.shape}\u0000${spec.namespace ?? ""}`;
-      cached = { fnId: spec.fn.id, name: spec.name, namespace: spec.namespace, key };
-      registrationKeys.set(spec.opts, cached);
-    }
-    const key = cached.key;
-    let idx = w.knownFns.get(key);
-    if (idx === undefined) {
-      idx = w.knownFns.size + 1;
-      w.knownFns.set(key, idx);
-      w.send({
-        t: "fn",
-        idx,
-        fn: spec.fn,
-        name: spec.name,
-        numReturns: spec.opts.numReturns,
-        resources: spec.opts.demand,
-        ...(spec.namespace === undefined ? {} : { namespace: spec.namespace }),
-      });
-    }
-    return idx;
   }
 
   /** A worker reported a plain task's single inline result (the columnar fast path). */
@@ -522,7 +393,7 @@ export class TaskManager {
   #finish(rec: TaskRecord): void {
     if (rec.state === "FINISHED") return;
     rec.state = "FINISHED";
-    if (this.#waitingHere.size > 0) this.#doneWaitingHere(rec);
+    this.#spill.doneWaitingHere(rec);
     this.#tasks.delete(rec.spec.taskId);
     this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
   }
@@ -599,10 +470,7 @@ export class TaskManager {
       rec.state = "QUEUED";
       this.#enqueue(rec, true);
     }
-    if (this.#respillReturned) {
-      this.#respillReturned = false;
-      this.respill();
-    }
+    this.#spill.afterReturned();
     this.#afterWorkerProgress(w);
   }
 
@@ -689,110 +557,26 @@ export class TaskManager {
     return parent?.capture === true ? { pgId: parent.pgId, index: -1, capture: true } : undefined;
   }
 
-  /** A placement group was removed: its queued tasks fail, its running ones are stopped. */
+  /** A placement group was removed: its queued tasks fail, its running ones are stopped (`task-cancel.ts`). */
   evictGroup(pgId: string): void {
-    for (const rec of [...this.#tasks.values()]) {
-      if (rec.group?.pgId !== pgId || rec.state === "FINISHED") continue;
-      const err = new TaskUnschedulableError(
-        `Task ${rec.spec.name} was stopped: its placement group ${pgId} was removed`,
-      );
-      rec.cancelled = true;
-      this.#sealAll(rec, this.#ctx.errorPayload(err));
-      const w = rec.worker;
-      this.#finish(rec);
-      if (w !== undefined && w.state !== "DEAD") {
-        this.#unlink(w, rec.spec.taskId);
-        this.#ctx.pool.terminate(w);
-        this.workerDied(w, 0, undefined);
-      }
-    }
+    evictGroup(this.#ends, pgId);
   }
 
-  /**
-   * Job `job`'s driver exited: its tasks here end as a forced cancel ends them (Ray drops a finished
-   * job's queued work and kills its workers). Tasks waiting for arguments or queued are dropped; a
-   * worker running one of them is stopped, and the other jobs' tasks pipelined behind it go back to
-   * the queue (`workerDied`); one pipelined behind another job's running task is taken out of the
-   * worker's queue. Tasks forwarded to another node end there by that node's own `jobEnded` (and a
-   * cancel, for a spec still on its way). Actor calls are not tasks: a detached actor's live on.
-   */
+  /** Job `job`'s driver exited: its tasks here end as a forced cancel ends them (`task-cancel.ts`). */
   jobEnded(job: string): void {
-    const stop = new Set<WorkerProc>();
-    let ended = 0;
-    for (const rec of [...this.#tasks.values()]) {
-      if (rec.spec.job !== job || rec.state === "FINISHED") continue;
-      ended++;
-      rec.cancelled = true;
-      const err = new TaskCancelledError(`Task ${rec.spec.name} was cancelled: the driver of its job exited`);
-      this.#sealAll(rec, this.#ctx.errorPayload(err));
-      const { state, worker: w, target } = rec;
-      this.#finish(rec);
-      if (state !== "RUNNING") continue;
-      if (target !== undefined) {
-        const id = rec.returnIds[0] ?? objectIdFor(rec.spec.taskId, 1);
-        void this.#ctx.cluster
-          ?.link(target)
-          .then((l) => l.api.cancel(l.caller, id, true, false))
-          .catch(() => {});
-      } else if (w !== undefined && w.state !== "DEAD") {
-        if (w.inflight[0] === rec.spec.taskId) stop.add(w);
-        else w.send({ t: "cancel", taskId: rec.spec.taskId });
-      }
-    }
-    if (ended === 0) return;
-    for (const w of stop) {
-      this.#ctx.pool.terminate(w);
-      this.workerDied(w, 0, undefined);
-    }
-    // Drop the ended tasks from the queues now, so the pending demand (status, autoscaling) forgets them.
-    for (const q of this.#queues.values()) {
-      if (q.head >= q.items.length) continue;
-      q.items = q.items.slice(q.head).filter((r) => r.state === "QUEUED" && !r.cancelled);
-      q.head = 0;
-    }
-    this.#ctx.resourcesFreed();
+    endJob(this.#ends, job);
   }
 
   /** Cancels a task (and, if `recursive`, the tasks it submitted). */
   cancel(taskId: string, force: boolean, recursive: boolean): void {
-    const rec = this.#tasks.get(taskId);
-    if (rec === undefined || rec.state === "FINISHED") return;
-    if (recursive && rec.children !== undefined) for (const c of rec.children) this.cancel(c, force, true);
-    rec.cancelled = true;
-    const err = new TaskCancelledError(
-      `Task ${rec.spec.name} was cancelled: cancel() was called on it${force ? " with force, which stopped its worker" : ""}`,
-    );
-    const payload = this.#ctx.errorPayload(err);
-    this.#sealAll(rec, payload);
-    const target = rec.target;
-    if (rec.state === "RUNNING" && target !== undefined) {
-      void this.#ctx.cluster
-        ?.link(target)
-        .then((l) => l.api.cancel(l.caller, rec.returnIds[0] ?? `${taskId}00000001`, force, recursive))
-        .catch(() => {});
-    }
-    const w = rec.worker;
-    if (rec.state !== "RUNNING" || w === undefined) {
-      this.#finish(rec);
-      return;
-    }
-    if (force) {
-      // Terminating the worker is the only way to stop a busy loop; its other tasks run elsewhere.
-      this.#finish(rec);
-      this.#unlink(w, taskId);
-      this.#ctx.pool.terminate(w);
-      this.workerDied(w, 0, undefined);
-    } else {
-      w.send({ t: "cancel", taskId });
-    }
+    cancelTask(this.#ends, taskId, force, recursive);
   }
 
   /** Task records sealed with an error when the node stops. */
   closeAll(): void {
     this.#tasks.clear();
     this.#queues.clear();
-    this.#waitingHere.clear();
-    this.#waitingDemand = ResourceSet.EMPTY;
+    this.#spill.clear();
   }
 
   #warnInfeasible(rec: TaskRecord): void {
