@@ -4,8 +4,12 @@
  * Worker threads through their message channel (see `worker-link.ts`), and a network transport can
  * front it unchanged.
  */
-import { GetTimeoutError, type ObjectLostError } from "./errors.ts";
+import type { ObjectLostError } from "./errors.ts";
 import type { Head } from "./head.ts";
+import { EntryScripts } from "./node-entry-scripts.ts";
+import { GcRounds } from "./node-gc.ts";
+import { type LogRelay, relayLog, warn } from "./node-log-relay.ts";
+import { CallerObjects } from "./node-objects.ts";
 import { PlacementGroupManager } from "./placement/pg-manager.ts";
 import type { BundleReply, PlacementGroupInfo, PlacementGroupSpec } from "./placement/pg-types.ts";
 import { ActorManager } from "./runtime/actor-manager.ts";
@@ -55,18 +59,6 @@ type NodeState = "RUNNING" | "STOPPED";
 /** Callers from this id up are drivers in other processes (`cluster/driver-service.ts`). */
 const FIRST_DRIVER_CALLER = 1_000_000;
 
-/** Per-caller counts of references and pins, so a dead worker's share can be released. */
-class CallerBook {
-  readonly refs = new Map<string, number>();
-  readonly pins = new Map<string, number>();
-}
-
-function bump(m: Map<string, number>, id: string, d: number): void {
-  const n = (m.get(id) ?? 0) + d;
-  if (n <= 0) m.delete(id);
-  else m.set(id, n);
-}
-
 export class Node implements NodeApi, NodeContext {
   readonly nodeId: string = randomId(16);
   readonly store: ObjectStore;
@@ -79,34 +71,21 @@ export class Node implements NodeApi, NodeContext {
   readonly #head: Head;
   readonly #config: NodeConfig;
   readonly #arena: ShmArena | undefined;
-  readonly #books = new Map<CallerId, CallerBook>();
-  /**
-   * Entry scripts of remote drivers (path on the driver's machine → path workers load here): workers
-   * load them with their driver code blanked out.
-   */
-  readonly #entryScripts = new Map<string, string>();
-  /** The job package each entry script came with, passed on with it to other nodes. */
-  readonly #entryPackages = new Map<string, JobPackageRef>();
-  /** Job packages unpacked on this node: root on the driver's machine → the copy here. */
-  readonly #moduleRoots = new Map<string, string>();
-  /** The hash of the last job package registered for each root (on its driver's machine). */
-  readonly #rootHashes = new Map<string, string>();
+  /** Per-caller books of references and pins, hand-outs, blocking gets and waits. */
+  readonly #callers = new CallerObjects(this);
+  /** Entry scripts of remote drivers and their job packages. */
+  readonly #entries: EntryScripts;
   #state: NodeState = "RUNNING";
-  #gcRound = 0;
-  readonly #gcWaiters = new Map<number, { waiting: Set<number>; done: () => void }>();
+  /** Garbage-collection rounds across the workers (see {@link collectWorkers}). */
+  readonly #gc: GcRounds;
   /** Sweeps the node thread's own dead refs and views (set by the driver runtime). */
   reclaimLocal: () => void = () => {};
   /** The head's node, on the other nodes of a running cluster: named actors live in its table. */
   headNodeId: string | undefined = undefined;
   /** The other nodes tasks may be forwarded to (set by the head process). */
   cluster: ClusterView | undefined = undefined;
-  /**
-   * Sends console output of task `taskId` to `caller` when that caller is a connection of another
-   * process (a driver, or a node that forwarded the task); false when it is not.
-   */
-  logRelay:
-    | ((caller: CallerId, taskId: string, text: string, err: boolean, actorId?: string) => boolean)
-    | undefined = undefined;
+  /** Sends a task's console output to a caller in another process (see {@link LogRelay}). */
+  logRelay: LogRelay | undefined = undefined;
   /** Where this node listens (`host:port`), once it serves a cluster; "" on the embedded cluster. */
   #address = "";
   /** Objects across nodes: owner-side locations and borrowers, pulls (once the node has an address). */
@@ -147,6 +126,8 @@ export class Node implements NodeApi, NodeContext {
       },
       Math.max(1, Math.ceil(config.resources.CPU ?? 1)),
     );
+    this.#entries = new EntryScripts(config.entryScript, this.pool);
+    this.#gc = new GcRounds(this.pool);
     head.registerNode(this.info());
     this.pool.prestart(Math.min(2, Math.max(1, Math.ceil(config.resources.CPU ?? 1))));
   }
@@ -213,8 +194,8 @@ export class Node implements NodeApi, NodeContext {
       logToDriver: c.logToDriver,
       relayLogs: c.relayLogs === true,
       entryScript: c.entryScript,
-      entryScripts: [...this.#entryScripts.values()],
-      moduleRoots: [...this.#moduleRoots],
+      entryScripts: this.#entries.localPaths(),
+      moduleRoots: this.#entries.moduleRoots(),
       jobEnv: c.jobEnv,
       argv: process.argv,
       owner: this.#address,
@@ -230,73 +211,23 @@ export class Node implements NodeApi, NodeContext {
    * before (the job's files changed) retires the task workers that may hold the older modules.
    */
   addEntryScript(path: string, pkg?: JobPackageRef, dir?: string): void {
-    let replaced = false;
-    if (pkg !== undefined) {
-      this.#entryPackages.set(path, pkg);
-      const before = this.#rootHashes.get(pkg.root);
-      this.#rootHashes.set(pkg.root, pkg.hash);
-      replaced = before !== undefined && before !== pkg.hash;
-    }
-    if (path === this.#config.entryScript) return;
-    let local = path;
-    let root: readonly [string, string] | undefined;
-    if (pkg !== undefined && dir !== undefined) {
-      root = [pkg.root, dir];
-      if (path.startsWith(`${pkg.root}/`)) local = dir + path.slice(pkg.root.length);
-    }
-    if (replaced && root !== undefined) this.#remapEntryScripts(root[0], root[1]);
-    const sameRoot = root === undefined || this.#moduleRoots.get(root[0]) === root[1];
-    const known = this.#entryScripts.get(path) === local && sameRoot;
-    this.#entryScripts.set(path, local);
-    if (root !== undefined) this.#moduleRoots.set(root[0], root[1]);
-    // Workers import a module once per path: those that may hold the older files are retired (idle
-    // ones end now, busy ones after their current work), and fresh ones load the new files.
-    if (replaced) this.pool.retireTaskWorkers();
-    if (known) return;
-    const m =
-      root === undefined
-        ? { t: "entry", path: local }
-        : { t: "entry", path: local, root: root[0], dir: root[1] };
-    for (const w of this.pool.workers()) if (!w.retired) w.send(m);
-  }
-
-  /** Entry scripts that loaded from the older copy of a package's root load from its new copy. */
-  #remapEntryScripts(root: string, dir: string): void {
-    const old = this.#moduleRoots.get(root);
-    if (old === undefined || old === dir) return;
-    for (const [path, local] of this.#entryScripts) {
-      if (local.startsWith(`${old}/`)) this.#entryScripts.set(path, dir + local.slice(old.length));
-    }
+    this.#entries.add(path, pkg, dir);
   }
 
   /** Every entry script workers of this node load (paths on their drivers' machines). */
   entryScripts(): string[] {
-    const own = this.#config.entryScript;
-    return own === undefined ? [...this.#entryScripts.keys()] : [own, ...this.#entryScripts.keys()];
+    return this.#entries.all();
   }
 
   /** The job package entry script `path` came with, if any. */
   entryPackage(path: string): JobPackageRef | undefined {
-    return this.#entryPackages.get(path);
+    return this.#entries.packageOf(path);
   }
 
   // ---- NodeContext ---------------------------------------------------------------------------
 
-  #book(caller: CallerId): CallerBook | undefined {
-    if (caller === 0) return undefined;
-    let b = this.#books.get(caller);
-    if (b === undefined) {
-      b = new CallerBook();
-      this.#books.set(caller, b);
-    }
-    return b;
-  }
-
   holdFor(caller: CallerId, id: string): void {
-    if (this.store.addRef(id)) {
-      const b = this.#book(caller);
-      if (b !== undefined) bump(b.refs, id, 1);
-    }
+    this.#callers.holdFor(caller, id);
   }
 
   pinArgs(
@@ -315,31 +246,7 @@ export class Node implements NodeApi, NodeContext {
   }
 
   argValues(caller: CallerId, argRefs: ReadonlyArray<readonly [number, string]>): ObjectValue[] {
-    const out: ObjectValue[] = [];
-    for (const [, id] of argRefs) out.push(this.#handOut(caller, id, this.store.peek(id) as ObjectValue));
-    return out;
-  }
-
-  /** Gives a caller an object's value, pinning its shm block until the caller unpins it. */
-  #handOut(caller: CallerId, id: string, v: ObjectValue): ObjectValue {
-    const p = v.payload;
-    const dir = this.objects;
-    if (dir !== undefined) {
-      // In a cluster the value may be copied to another node: name its nested refs' owners.
-      const c = this.store.containedOf(id);
-      if (c !== undefined && c.length > 0)
-        v = { ...v, contained: c.map((cid) => [cid, dir.ownerOf(cid)] as const) };
-    }
-    if (caller !== 0 && p.t === 0 && p.bytes.byteLength !== p.bytes.buffer.byteLength) {
-      // A view into a result batch: posting it would clone the whole batch buffer.
-      return { payload: { t: 0, bytes: p.bytes.slice() }, err: v.err };
-    }
-    if (p.t === 1) {
-      this.store.pin(id);
-      const b = this.#book(caller);
-      if (b !== undefined) bump(b.pins, id, 1);
-    }
-    return v;
+    return this.#callers.argValues(caller, argRefs);
   }
 
   lostError(id: string): ObjectLostError {
@@ -355,11 +262,7 @@ export class Node implements NodeApi, NodeContext {
   }
 
   warn(message: string, taskId?: string, actorId?: string): void {
-    const line = `rayts: warning: ${message}\n`;
-    process.stderr.write(line);
-    // A connected driver sees its work's warnings as it sees its output.
-    const about = taskId ?? actorId;
-    if (about !== undefined && this.logRelay !== undefined) this.relayLog(about, line, true, actorId);
+    warn(this, message, taskId, actorId);
   }
 
   resourcesFreed(): void {
@@ -418,61 +321,7 @@ export class Node implements NodeApi, NodeContext {
     ids: readonly string[],
     timeoutMs: number | undefined,
   ): Promise<ObjectValue[]> {
-    const store = this.store;
-    let missing = 0;
-    for (const id of ids) {
-      if (store.isReady(id)) continue;
-      if (!store.has(id)) return Promise.reject(objectLostError(id));
-      missing++;
-    }
-    if (missing === 0)
-      return Promise.resolve(ids.map((id) => this.#handOut(caller, id, store.peek(id) as ObjectValue)));
-    const worker = caller === 0 ? undefined : this.pool.get(caller);
-    const p = new Promise<ObjectValue[]>((resolve, reject) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const waiting = new Set<string>();
-      const settle = () => {
-        if (timer !== undefined) clearTimeout(timer);
-        if (worker !== undefined) this.tasks.unblocked(worker);
-      };
-      const onOne = () => {
-        missing--;
-        if (missing > 0) return;
-        settle();
-        const out: ObjectValue[] = [];
-        for (const id of ids) {
-          const v = store.peek(id);
-          if (v === undefined) {
-            reject(objectLostError(id));
-            return;
-          }
-          out.push(this.#handOut(caller, id, v));
-        }
-        resolve(out);
-      };
-      for (const id of ids) {
-        if (store.isReady(id) || waiting.has(id)) {
-          if (waiting.has(id)) missing--;
-          continue;
-        }
-        waiting.add(id);
-        store.onReady(id, onOne);
-      }
-      if (timeoutMs !== undefined) {
-        timer = setTimeout(() => {
-          for (const id of waiting) store.offReady(id, onOne);
-          missing = -1;
-          settle();
-          reject(
-            new GetTimeoutError(
-              `Get timed out: ${ids.length === 1 ? `object ${ids[0]} was` : `${waiting.size} of ${ids.length} objects were`} not ready after ${timeoutMs} ms; raise timeoutMs or check that the task can run (nothing infeasible, no deadlock)`,
-            ),
-          );
-        }, timeoutMs);
-      }
-      if (worker !== undefined) this.tasks.blocked(worker);
-    });
-    return caller === 0 ? keptAlive(p) : p;
+    return this.#callers.get(caller, ids, timeoutMs);
   }
 
   waitObjects(
@@ -481,41 +330,11 @@ export class Node implements NodeApi, NodeContext {
     numReturns: number,
     timeoutMs: number | undefined,
   ): Promise<boolean[]> {
-    const store = this.store;
-    // Ready means sealed somewhere: an object on another node counts without being pulled here.
-    const flags = () => ids.map((id) => store.isAvailable(id) || !store.has(id));
-    const readyCount = () => {
-      let n = 0;
-      for (const id of ids) if (store.isAvailable(id) || !store.has(id)) n++;
-      return n;
-    };
-    if (readyCount() >= numReturns || timeoutMs === 0) return Promise.resolve(flags());
-    const worker = caller === 0 ? undefined : this.pool.get(caller);
-    const p = new Promise<boolean[]>((resolve) => {
-      let done = false;
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const pending = ids.filter((id) => !store.isAvailable(id) && store.has(id));
-      const finish = () => {
-        if (done) return;
-        done = true;
-        if (timer !== undefined) clearTimeout(timer);
-        for (const id of pending) store.offAvailable(id, check);
-        if (worker !== undefined) this.tasks.unblocked(worker);
-        resolve(flags());
-      };
-      const check = () => {
-        if (readyCount() >= numReturns) queueMicrotask(finish);
-      };
-      for (const id of new Set(pending)) store.onAvailable(id, check);
-      if (timeoutMs !== undefined) timer = setTimeout(finish, timeoutMs);
-      if (worker !== undefined) this.tasks.blocked(worker);
-    });
-    return caller === 0 ? keptAlive(p) : p;
+    return this.#callers.wait(caller, ids, numReturns, timeoutMs);
   }
 
   addRefs(caller: CallerId, ids: readonly string[]): void {
-    const b = this.#book(caller);
-    for (const id of ids) if (this.store.addRef(id) && b !== undefined) bump(b.refs, id, 1);
+    this.#callers.addRefs(caller, ids);
   }
 
   borrowObjects(caller: CallerId, ids: readonly string[], owner: string): void {
@@ -527,23 +346,11 @@ export class Node implements NodeApi, NodeContext {
   }
 
   removeRefs(caller: CallerId, ids: readonly string[]): void {
-    const b = this.#book(caller);
-    for (const id of ids) {
-      if (b !== undefined) {
-        if (!b.refs.has(id)) continue;
-        bump(b.refs, id, -1);
-      }
-      this.store.removeRef(id);
-    }
+    this.#callers.removeRefs(caller, ids);
   }
 
   unpin(caller: CallerId, id: string): void {
-    const b = this.#book(caller);
-    if (b !== undefined) {
-      if (!b.pins.has(id)) return;
-      bump(b.pins, id, -1);
-    }
-    this.store.unpin(id);
+    this.#callers.unpin(caller, id);
   }
 
   cancel(_caller: CallerId, objectId: string, force: boolean, recursive: boolean): void {
@@ -678,20 +485,7 @@ export class Node implements NodeApi, NodeContext {
    * known here (a finished parent).
    */
   relayLog(taskId: string, text: string, err: boolean, actorId?: string): void {
-    // Up the chain of parent tasks to the first one submitted over a connection (Ray: the job's driver).
-    let id: string | undefined = taskId;
-    for (let hops = 0; id !== undefined && hops < 1000; hops++) {
-      const at = this.tasks.callerOf(id);
-      if (at === undefined) break;
-      if (this.logRelay?.(at.caller, id, text, err) === true) return;
-      id = at.parentTaskId;
-    }
-    // An actor's output (its calls are not tasks here) goes to its creator, then up its tasks.
-    if (actorId === undefined) return;
-    const creator = this.actors.creatorOf(actorId);
-    if (creator === undefined) return;
-    if (this.logRelay?.(creator.caller, taskId, text, err, actorId) === true) return;
-    if (creator.parentTaskId !== undefined) this.relayLog(creator.parentTaskId, text, err);
+    relayLog(this, taskId, text, err, actorId);
   }
 
   /**
@@ -726,11 +520,7 @@ export class Node implements NodeApi, NodeContext {
    */
   dropCaller(caller: CallerId): void {
     if (caller >= FIRST_DRIVER_CALLER) this.placementGroups.dropOwner(caller);
-    const b = this.#books.get(caller);
-    this.#books.delete(caller);
-    if (b === undefined) return;
-    for (const [id, n] of b.refs) this.store.removeRef(id, n);
-    for (const [id, n] of b.pins) for (let i = 0; i < n; i++) this.store.unpin(id);
+    this.#callers.dropCaller(caller);
   }
 
   /**
@@ -763,32 +553,12 @@ export class Node implements NodeApi, NodeContext {
    * once each has answered (their releases arrive before their answers) or after a second.
    */
   collectWorkers(): Promise<void> {
-    const id = ++this.#gcRound;
-    const waiting = new Set<number>();
-    for (const w of this.pool.workers()) {
-      waiting.add(w.id);
-      w.send({ t: "gc", id });
-    }
-    if (waiting.size === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-      const timer = setTimeout(done, 1000);
-      function done(): void {
-        clearTimeout(timer);
-        resolve();
-      }
-      this.#gcWaiters.set(id, { waiting, done });
-    });
+    return this.#gc.collect();
   }
 
   /** A worker answered a garbage-collection round (see collectWorkers). */
   gcAck(w: WorkerProc, id: number): void {
-    const round = this.#gcWaiters.get(id);
-    if (round === undefined) return;
-    round.waiting.delete(w.id);
-    if (round.waiting.size === 0) {
-      this.#gcWaiters.delete(id);
-      round.done();
-    }
+    this.#gc.ack(w, id);
   }
 
   /** A worker's store allocation failed: reclaim everywhere, then let it retry. */

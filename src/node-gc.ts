@@ -1,0 +1,46 @@
+/**
+ * Garbage-collection rounds across a node's workers: each is asked to collect and release what its
+ * dead refs and views held, and the round ends once every one has answered (or after a second).
+ */
+import type { WorkerPool } from "./worker/worker-pool.ts";
+import type { WorkerProc } from "./worker/worker-proc.ts";
+
+export class GcRounds {
+  readonly #pool: WorkerPool;
+  #gcRound = 0;
+  readonly #gcWaiters = new Map<number, { waiting: Set<number>; done: () => void }>();
+
+  constructor(pool: WorkerPool) {
+    this.#pool = pool;
+  }
+
+  /** See {@link Node.collectWorkers}. */
+  collect(): Promise<void> {
+    const id = ++this.#gcRound;
+    const waiting = new Set<number>();
+    for (const w of this.#pool.workers()) {
+      waiting.add(w.id);
+      w.send({ t: "gc", id });
+    }
+    if (waiting.size === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, 1000);
+      function done(): void {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.#gcWaiters.set(id, { waiting, done });
+    });
+  }
+
+  /** A worker answered a garbage-collection round (see {@link collect}). */
+  ack(w: WorkerProc, id: number): void {
+    const round = this.#gcWaiters.get(id);
+    if (round === undefined) return;
+    round.waiting.delete(w.id);
+    if (round.waiting.size === 0) {
+      this.#gcWaiters.delete(id);
+      round.done();
+    }
+  }
+}
