@@ -132,6 +132,7 @@ export async function serveAgent(req: AgentRequest, log: (line: string) => void)
 async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
   mkdirSync(dir, { recursive: true });
   const file = join(dir, "lock");
+  let emptySeen = 0;
   for (;;) {
     try {
       writeFileSync(file, String(process.pid), { flag: "wx" });
@@ -141,7 +142,11 @@ async function withLock<T>(dir: string, fn: () => Promise<T>): Promise<T> {
     }
     const holder = readText(file);
     const pid = Number(holder);
-    if (holder !== undefined && !(Number.isSafeInteger(pid) && pid > 0 && isAlive(pid))) {
+    // An empty lock is being written by its new holder (created, pid not written yet): wait for it,
+    // unless it stays empty for 5 s (its holder died in between).
+    emptySeen = holder === "" ? emptySeen + 1 : 0;
+    const writing = holder === "" && emptySeen < 50;
+    if (holder !== undefined && !writing && !(Number.isSafeInteger(pid) && pid > 0 && isAlive(pid))) {
       // Only the stale lock read here is removed; a fresh one written meanwhile stays.
       if (readText(file) === holder) rmSync(file, { force: true });
       continue;
