@@ -18,8 +18,7 @@
  */
 import { ActorDiedError, NodeDiedError, RaytsError, TaskCancelledError } from "../errors.ts";
 import type { RemoteLink } from "../scheduler/cluster-view.ts";
-import { relayItems } from "../scheduler/forward-stream.ts";
-import { copyBack, leaveThere, lendObjects, overHttp, toRemote } from "../scheduler/forward-task.ts";
+import { toRemote } from "../scheduler/forward-task.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import { shipOptions } from "../shipping/ship-env.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
@@ -28,6 +27,7 @@ import { objectIdFor } from "./ids.ts";
 import type { CallerId } from "./node-api.ts";
 import { restartTarget } from "./place-actor.ts";
 import type { ActorCallSpec, ActorSpec, Payload } from "./protocol.ts";
+import { awaitReturns, putArgs, releaseCall, sealCall } from "./remote-actor-calls.ts";
 import {
   proxySpec,
   type RemoteActor,
@@ -206,7 +206,7 @@ export class RemoteActors {
       return;
     }
     try {
-      const argIds = this.#putArgs(link, spec.argRefs);
+      const argIds = putArgs(this.#ctx, link, spec.argRefs);
       // The name lives in the head's table (claimed here); the other node's copy stays unnamed and
       // pinned there. Restarts done there count against the copy's own budget.
       const { name: _name, getIfExists: _reuse, ...opts } = shippedOpts;
@@ -314,7 +314,7 @@ export class RemoteActors {
     const again: RemoteCall[] = [];
     for (const call of rec.inflight.values()) {
       if (call.done) {
-        this.#release(call);
+        releaseCall(this.#ctx, call);
         continue;
       }
       if (retryMax < 0 || call.attempt < retryMax) {
@@ -322,7 +322,8 @@ export class RemoteActors {
         again.push(call);
         continue;
       }
-      this.#seal(
+      sealCall(
+        this.#ctx,
         call,
         ctx.errorPayload(
           new ActorDiedError(
@@ -331,7 +332,7 @@ export class RemoteActors {
           ),
         ),
       );
-      this.#release(call);
+      releaseCall(this.#ctx, call);
     }
     rec.inflight.clear();
     rec.queue.unshift(...again);
@@ -349,38 +350,6 @@ export class RemoteActors {
     void this.#start(rec);
   }
 
-  /**
-   * Puts the ref arguments on the other node under the same ids (by ownership over HTTP, or copied
-   * into its attached segment), and lends it the refs nested in the arguments; returns the ids the
-   * link's caller now holds there.
-   */
-  #putArgs(
-    link: RemoteLink,
-    argRefs: ReadonlyArray<readonly [number, string]>,
-    contained: readonly string[] = [],
-  ): string[] {
-    const ctx = this.#ctx;
-    const ids = [...new Set(argRefs.map(([, id]) => id))];
-    const dir = ctx.objects;
-    if (dir !== undefined && (overHttp(link) || contained.length > 0)) {
-      const lent = overHttp(link) ? [...new Set([...ids, ...contained])] : [...new Set(contained)];
-      lendObjects(dir, link, lent);
-      if (overHttp(link)) return lent;
-      for (const id of ids) {
-        const v = ctx.store.peek(id);
-        if (v === undefined) throw ctx.lostError(id);
-        link.api.putObject(link.caller, id, toRemote(ctx, link, v.payload), []);
-      }
-      return [...new Set([...ids, ...lent])];
-    }
-    for (const id of ids) {
-      const v = ctx.store.peek(id);
-      if (v === undefined) throw ctx.lostError(id);
-      link.api.putObject(link.caller, id, toRemote(ctx, link, v.payload), []);
-    }
-    return ids;
-  }
-
   /** A call of one of these actors; its returns are expected here already (`returnIds`). */
   submitCall(actorId: string, spec: ActorCallSpec, returnIds: readonly string[]): void {
     const ctx = this.#ctx;
@@ -394,11 +363,12 @@ export class RemoteActors {
       released: true,
     };
     if (rec.state === "DEAD") {
-      this.#seal(call, rec.death as Payload);
+      sealCall(this.#ctx, call, rec.death as Payload);
       return;
     }
     if (spec.contained.length > 0 && ctx.objects === undefined) {
-      this.#seal(
+      sealCall(
+        this.#ctx,
         call,
         ctx.errorPayload(
           new RaytsError(
@@ -411,8 +381,8 @@ export class RemoteActors {
     const lost = ctx.pinArgs(spec.argRefs, spec.contained);
     call.released = false;
     if (lost !== undefined) {
-      this.#seal(call, ctx.errorPayload(ctx.lostError(lost)));
-      this.#release(call);
+      sealCall(this.#ctx, call, ctx.errorPayload(ctx.lostError(lost)));
+      releaseCall(this.#ctx, call);
       return;
     }
     for (const [, id] of spec.argRefs) {
@@ -436,95 +406,24 @@ export class RemoteActors {
       const s = call.spec;
       const argErr = s.argRefs.map(([, id]) => ctx.store.peek(id)).find((v) => v?.err);
       if (argErr !== undefined) {
-        this.#seal(call, argErr.payload);
-        this.#release(call);
+        sealCall(this.#ctx, call, argErr.payload);
+        releaseCall(this.#ctx, call);
         continue;
       }
       try {
-        const argIds = this.#putArgs(link, s.argRefs, s.contained);
+        const argIds = putArgs(this.#ctx, link, s.argRefs, s.contained);
         const args = s.args.t === 1 ? toRemote(ctx, link, s.args) : s.args;
         link.api.submitActorCall(link.caller, args === s.args ? s : { ...s, args });
         if (argIds.length > 0) link.api.removeRefs(link.caller, argIds);
       } catch (err) {
-        this.#seal(call, ctx.errorPayload(err instanceof Error ? err : new Error(String(err))));
-        this.#release(call);
+        sealCall(this.#ctx, call, ctx.errorPayload(err instanceof Error ? err : new Error(String(err))));
+        releaseCall(this.#ctx, call);
         continue;
       }
       // The arguments stay pinned here until the call is answered: it may be sent again elsewhere.
       rec.inflight.set(s.taskId, call);
-      void this.#await(rec, link, call);
+      void awaitReturns(ctx, rec, link, call, (reason) => this.#linkLost(rec, link, reason));
     }
-  }
-
-  /** Waits for the call's returns on the other node and brings them here. */
-  async #await(rec: RemoteActor, link: RemoteLink, call: RemoteCall): Promise<void> {
-    const ctx = this.#ctx;
-    const taskId = call.spec.taskId;
-    try {
-      if (call.spec.streaming === true) {
-        // A generator method: its items are relayed as they come (a retry re-yields from the start;
-        // items this node's stream has already are dropped).
-        await relayItems(ctx, taskId, link, () => !call.done);
-        if (link.closed) {
-          this.#linkLost(rec, link, "its connection closed");
-          return;
-        }
-        if (rec.inflight.get(taskId) === call) rec.inflight.delete(taskId);
-        call.done = true;
-        this.#release(call);
-        return;
-      }
-      const values = await link.api.getObjects(link.caller, call.returnIds, undefined);
-      if (link.closed) {
-        // Answered there but not brought here: the node's death decides (retry or fail).
-        this.#linkLost(rec, link, "its connection closed");
-        return;
-      }
-      if (rec.inflight.get(taskId) === call) rec.inflight.delete(taskId);
-      const dir = ctx.objects;
-      if (overHttp(link) && dir !== undefined) {
-        // Sealed here synchronously; the promise waits for the borrows of nested refs.
-        const left = leaveThere(ctx, dir, link, call.returnIds, values, !call.done);
-        call.done = true;
-        await left;
-        this.#release(call);
-        return;
-      }
-      try {
-        const borrowed = copyBack(ctx, link, call.returnIds, values, !call.done);
-        call.done = true;
-        await borrowed;
-      } finally {
-        link.api.removeRefs(link.caller, call.returnIds);
-        this.#release(call);
-      }
-    } catch (err) {
-      const reason = err instanceof Error ? err.message : String(err);
-      if (link.closed || err instanceof PeerClosedError) {
-        this.#linkLost(rec, link, reason);
-        return;
-      }
-      if (rec.inflight.get(taskId) === call) rec.inflight.delete(taskId);
-      this.#seal(call, ctx.errorPayload(err instanceof Error ? err : new Error(reason)));
-      this.#release(call);
-    }
-  }
-
-  #seal(call: RemoteCall, payload: Payload): void {
-    if (call.done) return;
-    call.done = true;
-    if (call.spec.streaming === true) {
-      this.#ctx.streams.fail(call.spec.taskId, payload);
-      return;
-    }
-    for (const id of call.returnIds) this.#ctx.store.seal(id, { payload, err: true }, undefined);
-  }
-
-  /** Releases the call's argument pins here, once. */
-  #release(call: RemoteCall): void {
-    if (call.released) return;
-    call.released = true;
-    this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
   }
 
   #die(rec: RemoteActor, death: Payload): void {
@@ -533,13 +432,13 @@ export class RemoteActors {
     rec.death = death;
     rec.link = undefined;
     for (const call of rec.inflight.values()) {
-      this.#seal(call, death);
-      this.#release(call);
+      sealCall(this.#ctx, call, death);
+      releaseCall(this.#ctx, call);
     }
     rec.inflight.clear();
     for (const call of rec.queue.splice(0)) {
-      this.#seal(call, death);
-      this.#release(call);
+      sealCall(this.#ctx, call, death);
+      releaseCall(this.#ctx, call);
     }
     this.#ctx.unpinArgs(rec.spec.argRefs, rec.spec.contained);
     this.#hooks.dead(rec.spec, death);
@@ -593,7 +492,8 @@ export class RemoteActors {
           `Cannot force-cancel actor call ${call.spec.name}: a method stopped mid-way would leave the actor's state half-changed; kill the actor instead`,
         );
       }
-      this.#seal(
+      sealCall(
+        this.#ctx,
         call,
         this.#ctx.errorPayload(
           new TaskCancelledError(`Actor call ${call.spec.name} was cancelled: cancel() was called on it`),
@@ -601,7 +501,7 @@ export class RemoteActors {
       );
       if (queued >= 0) {
         rec.queue.splice(queued, 1);
-        this.#release(call);
+        releaseCall(this.#ctx, call);
       } else if (rec.link !== undefined && !rec.link.closed) {
         const first = call.returnIds[0] ?? objectIdFor(taskId, 1);
         rec.link.api.cancel(rec.link.caller, first, false, false);
