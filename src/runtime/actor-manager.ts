@@ -5,13 +5,14 @@
  * On the head's node, an actor that belongs on another node is created there and its calls are
  * passed on (`remote-actors.ts`).
  */
-import { ActorDiedError, RaytsError, TaskCancelledError } from "../errors.ts";
+import { ActorDiedError, RaytsError } from "../errors.ts";
 import type { Head } from "../head.ts";
 import { type GroupPlacement, groupDemand } from "../placement/pg-demand.ts";
 import { WAIT_FOR_GROUP } from "../placement/pg-manager.ts";
 import { needsHost } from "../runtime-env/env-key.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
+import { callResult, cancelActorCall, pumpCalls, sealCall } from "./actor-calls.ts";
 import { ActorDeaths } from "./actor-deaths.ts";
 import { ActorNames, type NameHolder, type PendingClaim } from "./actor-names.ts";
 import {
@@ -353,90 +354,16 @@ export class ActorManager {
 
   /** Sends calls in submission order while the one at the front has its arguments. */
   #pump(rec: ActorRecord): void {
-    if (rec.state !== "ALIVE" || rec.worker === undefined) return;
-    const w = rec.worker;
-    while (rec.queue.length > 0 && (rec.queue[0] as CallRecord).deps === 0) {
-      const call = rec.queue.shift() as CallRecord;
-      const argErr = this.#argError(call);
-      if (argErr !== undefined) {
-        this.#seal(call, argErr);
-        this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
-        continue;
-      }
-      rec.inflight.set(call.spec.taskId, call);
-      const s = call.spec;
-      if (s.argRefs.length === 0 && s.args.t === 0 && s.streaming !== true) {
-        // The common call travels in the worker's columnar batch, named by a registered signature.
-        w.sendTask(s.taskId, this.#signature(w, s), s.args.bytes);
-        continue;
-      }
-      w.send({
-        t: "call",
-        taskId: s.taskId,
-        method: s.method,
-        args: s.args,
-        argRefs: s.argRefs,
-        argValues: this.#ctx.argValues(w.id, s.argRefs),
-        numReturns: s.numReturns,
-        name: s.name,
-        ...(s.streaming === true ? { streaming: true } : {}),
-      });
-    }
-  }
-
-  /** The worker's index for (method, numReturns, name), registering it on first use. */
-  #signature(w: WorkerProc, s: ActorCallSpec): number {
-    const key = `${s.method}\u0000${s.numReturns}\u0000${s.name}`;
-    let idx = w.knownFns.get(key);
-    if (idx === undefined) {
-      idx = w.knownFns.size + 1;
-      w.knownFns.set(key, idx);
-      w.send({ t: "sig", idx, method: s.method, numReturns: s.numReturns, name: s.name });
-    }
-    return idx;
-  }
-
-  #argError(call: CallRecord): Payload | undefined {
-    for (const [, id] of call.spec.argRefs) {
-      const v = this.#ctx.store.peek(id);
-      if (v?.err) return v.payload;
-    }
-    return undefined;
+    pumpCalls(this.#ctx, rec);
   }
 
   onCallResult(w: WorkerProc, r: TaskResult): void {
-    const rec = w.actorId === undefined ? undefined : this.#actors.get(w.actorId);
-    const call = rec?.inflight.get(r.taskId);
-    if (rec === undefined || call === undefined) {
-      for (const p of r.values) this.#ctx.dropPayload(p);
-      return;
-    }
-    rec.inflight.delete(r.taskId);
-    if (call.cancelled) {
-      for (const p of r.values) this.#ctx.dropPayload(p);
-      this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
-      return;
-    }
-    if (r.errorName !== undefined) this.#seal(call, r.values[0] as Payload);
-    else if (call.spec.streaming === true) this.#ctx.streams.close(call.spec.taskId);
-    else
-      for (let i = 0; i < call.returnIds.length; i++) {
-        this.#ctx.store.seal(
-          call.returnIds[i] as string,
-          { payload: r.values[i] as Payload, err: false },
-          r.contained[i],
-        );
-      }
-    this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
+    callResult(this.#ctx, w.actorId === undefined ? undefined : this.#actors.get(w.actorId), r);
   }
 
   /** Fails the call: its returns, or its stream after the items it already has. */
   #seal(call: CallRecord, payload: Payload): void {
-    if (call.spec.streaming === true) {
-      this.#ctx.streams.fail(call.spec.taskId, payload);
-      return;
-    }
-    for (const id of call.returnIds) this.#ctx.store.seal(id, { payload, err: true }, undefined);
+    sealCall(this.#ctx, call, payload);
   }
 
   /** The actor's worker exited: restart it if allowed, else the actor is dead. */
@@ -603,28 +530,7 @@ export class ActorManager {
    */
   cancelCall(taskId: string, force: boolean): void {
     if (this.#remote.cancelCall(taskId, force)) return;
-    for (const rec of this.#actors.values()) {
-      const queued = rec.queue.findIndex((c) => c.spec.taskId === taskId);
-      const call = queued >= 0 ? rec.queue[queued] : rec.inflight.get(taskId);
-      if (call === undefined) continue;
-      if (force) {
-        throw new TypeError(
-          `Cannot force-cancel actor call ${call.spec.name}: a method stopped mid-way would leave the actor's state half-changed; kill the actor instead`,
-        );
-      }
-      const err = new TaskCancelledError(
-        `Actor call ${call.spec.name} was cancelled: cancel() was called on it`,
-      );
-      this.#seal(call, this.#ctx.errorPayload(err));
-      if (queued >= 0) {
-        rec.queue.splice(queued, 1);
-        this.#ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
-      } else {
-        call.cancelled = true;
-        rec.worker?.send({ t: "cancel", taskId });
-      }
-      return;
-    }
+    cancelActorCall(this.#ctx, this.#actors.values(), taskId, force);
   }
 
   /** A placement group was removed: the actors placed in it die. */
