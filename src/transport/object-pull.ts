@@ -28,6 +28,19 @@ export async function readBodyInto(
 ): Promise<void> {
   const arena = store.arena;
   if (arena === undefined) throw new ObjectTransferError(`${what}: this node has no shared memory`);
+  await readBodyIntoView(body, arena.slice(off, size), what);
+}
+
+/**
+ * Streams `body` into `dest` (a view of exactly the expected size: a shm block, or plain memory) as
+ * chunks arrive. Throws ObjectTransferError when the body is shorter or longer, or the stream fails.
+ */
+async function readBodyIntoView(
+  body: ReadableStream<Uint8Array>,
+  dest: Uint8Array,
+  what: string,
+): Promise<void> {
+  const size = dest.byteLength;
   const reader = body.getReader();
   let pos = 0;
   try {
@@ -46,7 +59,7 @@ export async function readBodyInto(
       if (pos + chunk.byteLength > size) {
         throw new ObjectTransferError(`${what}: the body is longer than the expected ${size} bytes`);
       }
-      arena.slice(off + pos, chunk.byteLength).set(chunk);
+      dest.set(chunk, pos);
       pos += chunk.byteLength;
     }
   } finally {
@@ -77,6 +90,22 @@ async function requestObject(url: string, init: RequestInit, what: string): Prom
   return res;
 }
 
+/** `GET /objects/:id` from the node at `address`: the response's body, or ObjectTransferError. */
+async function getObjectBody(
+  address: string,
+  token: string,
+  id: string,
+  what: string,
+): Promise<ReadableStream<Uint8Array>> {
+  const res = await requestObject(
+    `http://${address}/objects/${encodeURIComponent(id)}`,
+    { headers: authHeaders(token) },
+    what,
+  );
+  if (res.body === null) throw new ObjectTransferError(`${what} failed: HTTP ${res.status} without a body`);
+  return res.body;
+}
+
 /**
  * Pulls object `id` (`size` bytes) from the node at `address` (`host:port`) into a new shm block of
  * `store` and returns its offset; the caller seals it. On any failure the block is freed and an
@@ -90,25 +119,20 @@ export async function pullObject(
   size: number,
 ): Promise<number> {
   const what = `Pulling object ${id} from ${address}`;
-  const res = await requestObject(
-    `http://${address}/objects/${encodeURIComponent(id)}`,
-    { headers: authHeaders(token) },
-    what,
-  );
-  if (res.body === null) throw new ObjectTransferError(`${what} failed: HTTP ${res.status} without a body`);
+  const body = await getObjectBody(address, token, id, what);
   let off: number;
   try {
     off = store.allocShm(size);
   } catch (err) {
     // No room here: end the response so the serving node unpins its block.
-    await res.body.cancel().catch(() => {});
+    await body.cancel().catch(() => {});
     throw err;
   }
   try {
-    await readBodyInto(res.body, store, off, size, what);
+    await readBodyInto(body, store, off, size, what);
   } catch (err) {
     store.freeShm(off);
-    await res.body.cancel().catch(() => {});
+    await body.cancel().catch(() => {});
     throw err;
   }
   return off;
@@ -157,30 +181,9 @@ export async function pullObjectBytes(
   size: number,
 ): Promise<Uint8Array> {
   const what = `Pulling object ${id} from ${address}`;
-  const res = await requestObject(
-    `http://${address}/objects/${encodeURIComponent(id)}`,
-    { headers: authHeaders(token) },
-    what,
-  );
-  if (res.body === null) throw new ObjectTransferError(`${what} failed: HTTP ${res.status} without a body`);
+  const body = await getObjectBody(address, token, id, what);
   const out = new Uint8Array(size);
-  let pos = 0;
-  try {
-    for await (const chunk of res.body) {
-      if (pos + chunk.byteLength > size) {
-        throw new ObjectTransferError(`${what}: the body is longer than the expected ${size} bytes`);
-      }
-      out.set(chunk, pos);
-      pos += chunk.byteLength;
-    }
-  } catch (err) {
-    if (err instanceof ObjectTransferError) throw err;
-    throw new ObjectTransferError(
-      `${what}: the connection failed after ${pos} of ${size} bytes: ${err instanceof Error ? err.message : String(err)}`,
-      { cause: err },
-    );
-  }
-  if (pos !== size) throw new ObjectTransferError(`${what}: the body ended after ${pos} of ${size} bytes`);
+  await readBodyIntoView(body, out, what);
   return out;
 }
 
