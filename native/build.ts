@@ -1,12 +1,14 @@
 /**
- * Builds the object store's C allocator into `native/build/librayts_store.so` with the system `cc`.
+ * Builds the object store's C allocator and its transfer thread into `native/build/librayts_store.so` with the system `cc`.
  * Run it directly (`bun native/build.ts`) or import {@link buildNative} from the project build.
  */
 import { mkdirSync, renameSync, rmSync, statSync } from "node:fs";
 import { join } from "node:path";
 
 const nativeDir = import.meta.dir;
-const sources = ["rayts_store.c", "rayts_store.h"].map((file) => join(nativeDir, file));
+const sources = ["rayts_store.c", "rayts_store.h", "rayts_fetch.c", "rayts_fetch.h"].map((file) =>
+  join(nativeDir, file),
+);
 
 /** Path of the built shared library, whether or not it exists yet. */
 export const nativeLibPath: string = join(nativeDir, "build", "librayts_store.so");
@@ -31,7 +33,16 @@ export async function buildNative(): Promise<string> {
   mkdirSync(join(nativeDir, "build"), { recursive: true });
   // Compile beside the target and rename, so a process loading the library never sees half a file.
   const partial = `${nativeLibPath}.${process.pid}.tmp`;
-  const args = ["cc", "-O2", "-shared", "-fPIC", "-o", partial, join(nativeDir, "rayts_store.c")];
+  const args = [
+    "cc",
+    "-O2",
+    "-Wall",
+    "-shared",
+    "-fPIC",
+    "-o",
+    partial,
+    ...["rayts_store.c", "rayts_fetch.c"].map((file) => join(nativeDir, file)),
+  ];
   const compile = (): Promise<{ exitCode: number; stderr: string }> => {
     const proc = Bun.spawn([...args, "-lpthread", "-lrt"], { stdout: "ignore", stderr: "pipe" });
     return Promise.all([proc.exited, new Response(proc.stderr).text()]).then(([exitCode, stderr]) => ({

@@ -19,6 +19,7 @@
  */
 #define _GNU_SOURCE
 #include "rayts_store.h"
+#include "rayts_fetch.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -408,6 +409,7 @@ int rs_debug_hold_lock(void *handle) { return lock(handle); }
 
 int rs_close(void *handle) {
   rs_header *h = handle;
+  rs_fetch_cancel_all(handle);
   if (munmap(handle, h->segment_size) != 0) {
     fail(RS_ERR_SYS);
     return RS_ERR_SYS;

@@ -141,13 +141,16 @@ export async function cancel(
   core.api.cancel(core.caller, ref.id, opts?.force === true, opts?.recursive !== false);
 }
 
-/** Evicts objects now, ahead of garbage collection; a later `get` of them rejects with ObjectLostError. */
+/**
+ * Evicts objects now, ahead of garbage collection; a later `get` of them rejects with ObjectLostError.
+ * Resolves once the copies on other nodes are dropped too.
+ */
 export async function free(refs: readonly ObjectRef<unknown>[]): Promise<void> {
   const list = Array.isArray(refs) ? refs : [refs as unknown as ObjectRef<unknown>];
   for (const r of list)
     if (!(r instanceof ObjectRef)) throw new TypeError(`free() takes ObjectRefs: got ${typeName(r)}`);
   const core = ensureCore();
-  core.api.freeObjects(
+  await core.api.freeObjects(
     core.caller,
     list.map((r) => r.id),
   );

@@ -398,8 +398,10 @@ export class Node implements NodeApi, NodeContext {
     return this.actors.resolveId(actorId);
   }
 
-  freeObjects(_caller: CallerId, ids: readonly string[]): void {
+  /** Frees the objects here and resolves once the other nodes holding copies have dropped them. */
+  async freeObjects(_caller: CallerId, ids: readonly string[]): Promise<void> {
     for (const id of ids) this.store.free(id);
+    await this.objects?.settled();
   }
 
   createPlacementGroup(caller: CallerId, spec: PlacementGroupSpec): void {

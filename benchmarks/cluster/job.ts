@@ -117,6 +117,7 @@ async function transfer(mib: number): Promise<void> {
     await getAndDrop(makeBytes.options(on(nodeId)).remote(bytes), isBlock);
     using ref = put(source);
     await getAndDrop(lengthOf.options(on(nodeId)).remote(ref), isSum);
+    await free([ref]); // its copy on the other node goes too, so round 1 finds the warm block free
   }
   // Made on the head's node (put before the clock starts), read by a task on the other node: the
   // clock covers the transfer plus one small task round trip. The same read on the head's own node

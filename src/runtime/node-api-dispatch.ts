@@ -85,7 +85,6 @@ const CASTS: Record<string, Cast> = {
     api.releaseActorName(c, str(a[0], "namespace"), str(a[1], "name"), str(a[2], "actor id")),
   killActor: (api, c, a) =>
     api.killActor(c, str(a[0], "actor id"), a[1] !== false, a[2] == null ? undefined : str(a[2], "home")),
-  freeObjects: (api, c, a) => api.freeObjects(c, strs(a[0], "ids")),
   dropStream: (api, c, a) => api.dropStream(c, str(a[0], "task id")),
   createPlacementGroup: (api, c, a) => api.createPlacementGroup(c, a[0] as PlacementGroupSpec),
   removePlacementGroup: (api, c, a) => api.removePlacementGroup(c, str(a[0], "placement group id")),
@@ -93,6 +92,7 @@ const CASTS: Record<string, Cast> = {
 
 /** Methods that answer (the reply carries the resolved value or the error). */
 const CALLS: Record<string, Call> = {
+  freeObjects: (api, c, a) => api.freeObjects(c, strs(a[0], "ids")),
   getObjects: (api, c, a) => api.getObjects(c, strs(a[0], "ids"), optNum(a[1], "timeoutMs")),
   waitObjects: (api, c, a) =>
     api.waitObjects(c, strs(a[0], "ids"), optNum(a[1], "numReturns") ?? 1, optNum(a[2], "timeoutMs")),

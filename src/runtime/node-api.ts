@@ -72,7 +72,8 @@ export interface NodeApi {
   streamNext(caller: CallerId, taskId: string, index: number): Promise<StreamStep>;
   /** The consumer let go of a generator: release the items it never took. */
   dropStream(caller: CallerId, taskId: string): void;
-  freeObjects(caller: CallerId, ids: readonly string[]): void;
+  /** Frees objects everywhere; resolves once every node holding a copy has dropped it. */
+  freeObjects(caller: CallerId, ids: readonly string[]): Promise<void>;
   /**
    * The id an actor handle should carry: a `getIfExists` creation that found the named actor answers
    * with that actor's id. Only in-process nodes answer synchronously; others return `actorId`.

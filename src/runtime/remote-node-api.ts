@@ -105,8 +105,8 @@ export abstract class RemoteNodeApi implements NodeApi {
   resolveActorId(actorId: string): string {
     return actorId;
   }
-  freeObjects(_c: CallerId, ids: readonly string[]): void {
-    this.cast("freeObjects", [ids]);
+  freeObjects(_c: CallerId, ids: readonly string[]): Promise<void> {
+    return this.call("freeObjects", [ids]);
   }
   createPlacementGroup(_c: CallerId, spec: PlacementGroupSpec): void {
     this.cast("createPlacementGroup", [spec]);

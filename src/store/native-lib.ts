@@ -1,5 +1,6 @@
 /**
- * Opens the object store's C allocator (`native/rayts_store.c`) with bun:ffi. bun:ffi symbols belong
+ * Opens the object store's C allocator (`native/rayts_store.c`) and its transfer thread
+ * (`native/rayts_fetch.c`) with bun:ffi. bun:ffi symbols belong
  * to the thread that opened them, so every worker thread opens the library itself; this module is
  * evaluated once per thread, which makes the module-level cache exactly "once per thread".
  */
@@ -30,6 +31,16 @@ const symbols = {
   rs_debug_hold_lock: { args: [FFIType.ptr], returns: FFIType.i32 },
   rs_close: { args: [FFIType.ptr], returns: FFIType.i32 },
   rs_unlink: { args: [FFIType.ptr], returns: FFIType.i32 },
+  rs_fetch_start: {
+    args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.u64, FFIType.u32],
+    returns: FFIType.ptr,
+  },
+  rs_fetch_state: { args: [FFIType.ptr], returns: FFIType.i32 },
+  rs_fetch_http_status: { args: [FFIType.ptr], returns: FFIType.i32 },
+  rs_fetch_received: { args: [FFIType.ptr], returns: FFIType.u64_fast },
+  rs_fetch_message: { args: [FFIType.ptr], returns: FFIType.ptr },
+  rs_fetch_cancel: { args: [FFIType.ptr], returns: FFIType.void },
+  rs_fetch_free: { args: [FFIType.ptr], returns: FFIType.i32 },
 } as const;
 
 /** The allocator's bun:ffi symbols, as opened by the current thread. */

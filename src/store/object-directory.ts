@@ -142,6 +142,11 @@ export class ObjectDirectory implements ObjectHooks {
   }
 
   /** Stops all traffic (the node is stopping). */
+  /** Resolves once every request sent to other nodes so far has been answered (or failed). */
+  async settled(): Promise<void> {
+    await Promise.all([...this.#owners.values()].map((c) => c.idle()));
+  }
+
   close(): void {
     this.#closed = true;
     if (this.#watch !== undefined) clearInterval(this.#watch);

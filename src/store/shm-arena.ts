@@ -19,6 +19,17 @@ export interface ArenaStats {
 
 type ArenaState = "open" | "closed";
 
+/** How {@link ShmArena.receiveHttp} ended: `status` is the HTTP status (0 if none arrived). */
+export interface HttpReceipt {
+  ok: boolean;
+  status: number;
+  message: string;
+}
+
+/** `rs_fetch_state` values (`native/rayts_fetch.h`). */
+const FETCH_RUNNING = 0;
+const FETCH_DONE = 1;
+
 /** JavaScriptCore caps an ArrayBuffer over external memory at 4 GiB. */
 const WINDOW_SIZE = 2 ** 32;
 const WINDOW_STEP = 2 ** 31;
@@ -197,6 +208,50 @@ export class ShmArena {
   /** Copies `src` into the data region at `offset` (memcpy speed for large values). */
   copyInto(offset: number, src: Uint8Array): void {
     this.slice(offset, src.byteLength).set(src);
+  }
+
+  /**
+   * Sends `request` (a whole HTTP/1.1 GET) to `host`:`port` and receives the 200 response's body,
+   * exactly `length` bytes, straight into `[offset, offset + length)` on a native thread: one copy
+   * from the socket into the block, none through the JavaScript heap, and the event loop stays free
+   * (it only polls for the end). Resolves with the outcome; a transfer still running when the arena
+   * closes is cancelled first.
+   */
+  async receiveHttp(
+    host: string,
+    port: string,
+    request: string,
+    offset: number,
+    length: number,
+    idleLimitMs: number,
+  ): Promise<HttpReceipt> {
+    this.#checkRange(offset, length);
+    const lib = this.#lib;
+    const f = asPointer(
+      lib.rs_fetch_start(
+        this.#open(),
+        cstring(host),
+        cstring(port),
+        cstring(request),
+        offset,
+        length,
+        idleLimitMs,
+      ),
+    );
+    if (f === null) return { ok: false, status: 0, message: `cannot start a transfer from ${host}:${port}` };
+    let wait = 0;
+    while (lib.rs_fetch_state(f) === FETCH_RUNNING) {
+      await Bun.sleep(wait);
+      wait = Math.min(wait + 0.5, 2);
+    }
+    const ok = lib.rs_fetch_state(f) === FETCH_DONE;
+    const receipt: HttpReceipt = {
+      ok,
+      status: lib.rs_fetch_http_status(f),
+      message: new CString(asPointer(lib.rs_fetch_message(f))!).toString(),
+    };
+    lib.rs_fetch_free(f);
+    return receipt;
   }
 
   /** Bytes usable at `offset` (the request rounded up to the block), or 0 if it is not a live allocation. */

@@ -30,8 +30,8 @@ export interface ObjectSource {
 const PUSH_CLAIM_MS =
   Number(process.env.RAYTS_PUSH_CLAIM_MS) > 0 ? Number(process.env.RAYTS_PUSH_CLAIM_MS) : 60_000;
 
-/** Bytes per chunk streamed out of shm (each chunk is copied out, so a freed block is never read). */
-export const OBJECT_CHUNK_BYTES = 1 << 20;
+/** Bytes per write when a block streams out of shm. */
+export const OBJECT_CHUNK_BYTES = 16 << 20;
 
 /** Adds the object routes; `source()` is the node, or undefined while it is not running. */
 export function objectRoutes(app: Hono, source: () => ObjectSource | undefined): void {
@@ -90,26 +90,27 @@ export function objectRoutes(app: Hono, source: () => ObjectSource | undefined):
       return c.json({ error: "No shared memory on this node", code: "ERR_INTERNAL" }, 500);
     headers["Content-Length"] = String(p.size);
     s.pin(id);
-    let pos = 0;
-    let pinned = true;
+    let released = false;
     const release = () => {
-      if (!pinned) return;
-      pinned = false;
+      if (released) return;
+      released = true;
       s.unpin(id);
     };
-    const body = new ReadableStream<Uint8Array>({
-      pull(controller) {
-        if (pos >= p.size) {
+    // A direct stream hands views of the block to the socket with no copy into the JS heap; every
+    // write is awaited (the socket took it, or its buffer copied it), so the block is unpinned only
+    // once nothing refers to it any more. A write answering 0 means the reader went away.
+    const body = new ReadableStream({
+      type: "direct",
+      async pull(controller) {
+        try {
+          for (let pos = 0; pos < p.size; ) {
+            const n = Math.min(OBJECT_CHUNK_BYTES, p.size - pos);
+            if ((await controller.write(arena.slice(p.off + pos, n))) === 0) break;
+            pos += n;
+          }
+          await controller.end();
+        } finally {
           release();
-          controller.close();
-          return;
-        }
-        const n = Math.min(OBJECT_CHUNK_BYTES, p.size - pos);
-        controller.enqueue(arena.slice(p.off + pos, n).slice());
-        pos += n;
-        if (pos >= p.size) {
-          release();
-          controller.close();
         }
       },
       cancel: release,

@@ -6,7 +6,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ObjectStore } from "../../src/store/object-store.ts";
 import { ShmArena } from "../../src/store/shm-arena.ts";
-import { ObjectTransferError, pullObject, pushObject } from "../../src/transport/object-pull.ts";
+import { ObjectTransferError, OwnerClient, pullObject, pushObject } from "../../src/transport/object-pull.ts";
 import { objectRoutes } from "../../src/transport/object-routes.ts";
 import { startTransportServer, type TransportServer } from "../../src/transport/transport-server.ts";
 
@@ -17,8 +17,8 @@ const arenas: ShmArena[] = [];
 const servers: TransportServer[] = [];
 let counter = 0;
 
-function makeStore(): ObjectStore {
-  const arena = ShmArena.create(`/${prefix}${counter++}`, 16 * 1024 * 1024);
+function makeStore(capacity = 16 * 1024 * 1024): ObjectStore {
+  const arena = ShmArena.create(`/${prefix}${counter++}`, capacity);
   arenas.push(arena);
   return new ObjectStore(arena);
 }
@@ -30,7 +30,7 @@ function serve(store: ObjectStore): string {
     token: TOKEN,
     onPeer: () => {},
     routes: (app) => {
-      // A body that ends early, as a node dying mid-transfer would leave it.
+      // A body of another length than the object's.
       app.get("/objects/short", () => new Response(new Uint8Array(10)));
       objectRoutes(app, () => ({ store, objects: undefined }));
     },
@@ -47,13 +47,13 @@ afterEach(async () => {
   }
 });
 
-function sealed(store: ObjectStore, id: string): Uint8Array {
-  const off = store.allocShm(SIZE);
-  const bytes = store.arena!.slice(off, SIZE);
-  for (let i = 0; i < SIZE; i++) bytes[i] = (i * 31) & 0xff;
+function sealed(store: ObjectStore, id: string, size = SIZE): Uint8Array {
+  const off = store.allocShm(size);
+  const bytes = store.arena!.slice(off, size);
+  for (let i = 0; i < size; i++) bytes[i] = (i * 31) & 0xff;
   store.expect(id);
   store.addRef(id);
-  store.seal(id, { payload: { t: 1, off, size: SIZE }, err: false }, undefined);
+  store.seal(id, { payload: { t: 1, off, size }, err: false }, undefined);
   return bytes;
 }
 
@@ -75,17 +75,86 @@ describe("object transfer client", () => {
     expect(there.arena!.slice(off, SIZE)).toEqual(bytes.slice());
   });
 
-  test("a short body, an unknown id or a wrong token frees the block and throws", async () => {
+  test("a body of the wrong length, an unknown id or a wrong token frees the block and throws", async () => {
     const there = makeStore();
     const here = makeStore();
     const address = serve(there);
     sealed(there, "obj3");
     const used = here.stats().shmUsed;
-    await expect(pullObject(here, address, TOKEN, "short", SIZE)).rejects.toThrow(/ended after 10 of/);
+    await expect(pullObject(here, address, TOKEN, "short", SIZE)).rejects.toThrow(/has 10 bytes, expected/);
     await expect(pullObject(here, address, TOKEN, "nope", SIZE)).rejects.toThrow(/HTTP 404.*Unknown object/);
     await expect(pullObject(here, address, "w".repeat(32), "obj3", SIZE)).rejects.toBeInstanceOf(
       ObjectTransferError,
     );
     expect(here.stats().shmUsed).toBe(used);
+  });
+
+  test("small objects (through fetch) and large ones (through the native thread) arrive intact", async () => {
+    const there = makeStore();
+    const here = makeStore();
+    const address = serve(there);
+    for (const [id, size] of [
+      ["small", 1000],
+      ["large", 2 * 1024 * 1024 + 5],
+    ] as const) {
+      const off = there.allocShm(size);
+      const bytes = there.arena!.slice(off, size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 7 + size) & 0xff;
+      there.expect(id);
+      there.addRef(id);
+      there.seal(id, { payload: { t: 1, off, size }, err: false }, undefined);
+      const got = await pullObject(here, address, TOKEN, id, size);
+      expect(here.arena!.slice(got, size)).toEqual(bytes.slice());
+      here.freeShm(got);
+    }
+  });
+
+  test("an object freed while its body streams keeps its block until the body is sent", async () => {
+    // Larger than what the sockets buffer, so the body is still streaming when the object is freed.
+    const big = 48 * 1024 * 1024;
+    const there = makeStore(2 * big + 1024 * 1024);
+    const address = serve(there);
+    const expected = sealed(there, "obj4", big).slice();
+    const res = await fetch(`http://${address}/objects/obj4`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    const reader = res.body!.getReader();
+    const first = await reader.read();
+    const chunks: Uint8Array[] = [first.value!];
+    there.free("obj4");
+    // Were the block not pinned, this allocation would take it and overwrite what is still streaming.
+    const other = there.allocShm(big);
+    there.arena!.slice(other, big).fill(0xee);
+    for (let r = await reader.read(); !r.done; r = await reader.read()) chunks.push(r.value);
+    expect(Buffer.compare(Buffer.concat(chunks), Buffer.from(expected))).toBe(0);
+    there.freeShm(other);
+    expect(there.stats().shmUsed).toBe(0);
+  });
+
+  test("an owner client's idle() resolves once the ops sent so far are answered", async () => {
+    let answer: () => void = () => {};
+    const answered = new Promise<void>((resolve) => {
+      answer = resolve;
+    });
+    const server = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      async fetch(req) {
+        const body = (await req.json()) as { ops: unknown[] };
+        await answered;
+        return Response.json(body.ops.map(() => ({})));
+      },
+    });
+    servers.push({ stop: async () => void server.stop(true) } as unknown as TransportServer);
+    const client = new OwnerClient(`127.0.0.1:${server.port}`, TOKEN, "127.0.0.1:1");
+    const events: string[] = [];
+    const sent = client.send({ op: "free", id: "x" }).then(() => events.push("answered"));
+    const idle = client.idle().then(() => events.push("idle"));
+    await Bun.sleep(50);
+    expect(events).toEqual([]);
+    answer();
+    await Promise.all([sent, idle]);
+    expect(events).toEqual(["answered", "idle"]);
+    await client.idle(); // nothing pending: resolves at once
   });
 });
