@@ -66,10 +66,11 @@ export class Placer {
   }
 
   /**
-   * Where `rec` should run (see the module comment); `pendingHere` is the demand of the work this
-   * node took but has not started (queued for resources, or waiting for its arguments).
+   * Where `rec` should run (see the module comment); `pendingHere` answers the demand of the work
+   * this node took but has not started (queued for resources, or waiting for its arguments), asked
+   * only for `DEFAULT` placement.
    */
-  placeTask(rec: TaskRecord, pendingHere: ResourceSet = ResourceSet.EMPTY): Placement {
+  placeTask(rec: TaskRecord, pendingHere: () => ResourceSet = () => ResourceSet.EMPTY): Placement {
     const ctx = this.#ctx;
     const spec = rec.spec;
     const sched = spec.opts.scheduling;
@@ -97,7 +98,7 @@ export class Placer {
       if (near !== undefined) return this.sent(near, rec.demand);
     }
     if (sched === "SPREAD") return this.spread(rec.demand);
-    return this.hybrid(rec.demand, pendingHere);
+    return this.hybrid(rec.demand, pendingHere());
   }
 
   /**

@@ -132,6 +132,15 @@ export class ResourceSet {
     return set;
   }
 
+  /** This set `times` over (`times` a whole number > 0). */
+  scale(times: number): ResourceSet {
+    if (times === 1 || this.units.length === 0) return this;
+    return new ResourceSet(
+      [...this.indices],
+      this.units.map((u) => u * times),
+    );
+  }
+
   /** Builds a set straight from whole units; `indices` ascending, every unit count > 0. */
   static fromUnits(indices: readonly number[], units: readonly number[]): ResourceSet {
     if (indices.length !== units.length) throw new RangeError("Indices and units must have one entry each");

@@ -23,6 +23,7 @@ import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
 import type { NodeContext } from "./node-context.ts";
 import { type Placer, placerOf } from "./place-task.ts";
+import type { ResourceSet } from "./resource-set.ts";
 import { cancelTask, endJob, evictGroup, type TaskEnds } from "./task-cancel.ts";
 import { dispatchTask } from "./task-dispatch.ts";
 import { compileDemand, demandOf, type ShapeQueue, type TaskRecord } from "./task-record.ts";
@@ -94,6 +95,8 @@ export class TaskManager {
     return out;
   }
 
+  readonly #pendingHere = (): ResourceSet => this.#spill.pendingHere();
+
   submit(caller: CallerId, spec: TaskSpec): void {
     const ctx = this.#ctx;
     const n = spec.fn.generator ? 0 : spec.opts.numReturns;
@@ -138,7 +141,7 @@ export class TaskManager {
       this.#fail(rec, ctx.lostError(lostId));
       return;
     }
-    const placed = this.#placer.placeTask(rec, this.#spill.pendingHere());
+    const placed = this.#placer.placeTask(rec, this.#pendingHere);
     if (placed instanceof Error) {
       this.#fail(rec, placed);
       return;
@@ -236,7 +239,7 @@ export class TaskManager {
       if (rec.state === "FINISHED" || rec.cancelled) return;
       if (this.#retriesLeft(rec)) {
         rec.attempt++;
-        const placed = this.#placer.placeTask(rec, this.#spill.pendingHere());
+        const placed = this.#placer.placeTask(rec, this.#pendingHere);
         if (placed instanceof Error) {
           this.#fail(rec, placed);
           return;

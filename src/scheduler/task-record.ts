@@ -52,11 +52,27 @@ export function demandOf(spec: TaskSpec): { set: ResourceSet; key: string } {
   return d;
 }
 
+/**
+ * Compiled demands by their fields in arrival order: specs decoded off the wire bring a fresh
+ * options object every time, so the options-object cache above misses for them. Few distinct
+ * demands exist; the map is emptied should it ever grow past a few thousand.
+ */
+const demandByFields = new Map<string, { set: ResourceSet; key: string }>();
+
 /** A demand as a resource set and its class key. */
 export function compileDemand(rec: Readonly<Record<string, number>>): { set: ResourceSet; key: string } {
-  const key = Object.keys(rec)
-    .sort()
-    .map((k) => `${k}=${rec[k]}`)
-    .join(",");
-  return { set: ResourceSet.of(rec), key };
+  const names = Object.keys(rec);
+  let fields = "";
+  for (const k of names) fields += `${k}=${rec[k]},`;
+  let d = demandByFields.get(fields);
+  if (d === undefined) {
+    const key = names
+      .sort()
+      .map((k) => `${k}=${rec[k]}`)
+      .join(",");
+    d = { set: ResourceSet.of(rec), key };
+    if (demandByFields.size >= 4096) demandByFields.clear();
+    demandByFields.set(fields, d);
+  }
+  return d;
 }

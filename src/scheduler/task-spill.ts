@@ -47,9 +47,7 @@ export class TaskSpill {
       let n = q.items.length - q.head;
       for (const l of q.leases) if (l.inflight.length > 1) n += l.inflight.length - 1;
       if (n === 0 || q.demand.isEmpty()) continue;
-      const scaled: Record<string, number> = {};
-      for (const [k, v] of Object.entries(q.demand.toRecord())) scaled[k] = v * n;
-      sum = sum.add(ResourceSet.of(scaled));
+      sum = sum.add(q.demand.scale(n));
     }
     return sum;
   }

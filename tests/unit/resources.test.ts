@@ -55,6 +55,13 @@ describe("ResourceSet", () => {
     expect(have.missing(ResourceSet.fromRecord({ CPU: 2, accel: 1 }))).toEqual(["CPU", "accel"]);
   });
 
+  test("scale multiplies every amount, fractions included", () => {
+    const set = ResourceSet.fromRecord({ CPU: 0.5, GPU: 1, disk: 2 });
+    expect(set.scale(3).toRecord()).toEqual({ CPU: 1.5, GPU: 3, disk: 6 });
+    expect(set.scale(1)).toBe(set);
+    expect(ResourceSet.EMPTY.scale(4).isEmpty()).toBe(true);
+  });
+
   test("ResourceSet.of memoises frozen records", () => {
     const demand = Object.freeze({ CPU: 1 });
     expect(ResourceSet.of(demand)).toBe(ResourceSet.of(demand));

@@ -23,6 +23,28 @@ describe("frame codec", () => {
     expect(decodeFrame(encodeFrame(messages))).toEqual(messages);
   });
 
+  test("strings of every length and script decode exactly, as values and as map keys", () => {
+    const strings = [
+      "",
+      "a",
+      "553166e0440000000001",
+      "/tmp/job/ünïcode/模块.ts",
+      "emoji 🚀 and a lone surrogate pair 𝄞",
+      "x".repeat(31),
+      "y".repeat(32),
+      "z".repeat(199),
+      "w".repeat(201),
+      "é".repeat(5_000),
+    ];
+    const messages = strings.map((v, i) => ({ t: "s", v, nested: { [v || "empty"]: [v, i] } }));
+    expect(decodeFrame(encodeFrame(messages))).toEqual(messages);
+  });
+
+  test("a frame cut inside a string is a truncated frame", () => {
+    const bytes = encodeFrame([{ t: "s", v: "0123456789abcdef0123456789" }]);
+    expect(frameError(bytes.subarray(0, bytes.length - 5)).message).toMatch(/^Truncated frame/);
+  });
+
   test("undefined fields are left out rather than sent as nil", () => {
     const [message] = decodeFrame(encodeFrame([{ t: "x", maybe: undefined }]));
     expect(Object.keys(message!)).toEqual(["t"]);
