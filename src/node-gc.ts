@@ -14,6 +14,11 @@ export class GcRounds {
     this.#pool = pool;
   }
 
+  /** How many rounds were started (debug counters, tests). */
+  get rounds(): number {
+    return this.#gcRound;
+  }
+
   /** See {@link Node.collectWorkers}. */
   collect(): Promise<void> {
     const id = ++this.#gcRound;

@@ -100,6 +100,7 @@ export class Node implements NodeApi, NodeContext {
         ? ShmArena.create(`/rayts_${process.pid}_${randomId(8)}`, config.objectStoreMemory)
         : undefined;
     this.store = new ObjectStore(this.#arena);
+    this.store.heldHook = () => this.#collectSoon();
     this.resources = new NodeResources(config.resources, config.gpuIds);
     this.streams = new StreamTable(this.store);
     this.tasks = new TaskManager(this);
@@ -556,6 +557,22 @@ export class Node implements NodeApi, NodeContext {
    */
   collectWorkers(): Promise<void> {
     return this.#gc.collect();
+  }
+
+  #collecting = false;
+
+  /** Garbage-collection rounds started so far (`GET /objects` shows it). */
+  get gcRounds(): number {
+    return this.#gc.rounds;
+  }
+
+  /** One garbage-collection round across the workers, unless one is already under way. */
+  #collectSoon(): void {
+    if (this.#collecting) return;
+    this.#collecting = true;
+    void this.collectWorkers().finally(() => {
+      this.#collecting = false;
+    });
   }
 
   /** A worker answered a garbage-collection round (see collectWorkers). */

@@ -68,10 +68,18 @@ const MiB = 1024 * 1024;
 /** Called when the arena is full, before giving up: frees what it can (GC nudge) synchronously. */
 export type ReclaimHook = () => void;
 
+/**
+ * A released object at least this large whose block stays because something here still holds it
+ * (a worker's view or ref that its garbage collector has not dropped yet) calls the held hook, so
+ * the node can ask its workers to collect now instead of whenever they next collect by themselves.
+ */
+const HELD_NUDGE_BYTES = 4 * MiB;
+
 export class ObjectStore {
   readonly #entries = new Map<string, Entry>();
   readonly #arena: ShmArena | undefined;
   #reclaim: ReclaimHook = () => {};
+  #held: () => void = () => {};
   #hooks: ObjectHooks = NO_HOOKS;
   #inlineBytes = 0;
   /** Blocks pushed over HTTP waiting for their `putObject`, with the timer that frees them. */
@@ -87,6 +95,11 @@ export class ObjectStore {
 
   set reclaimHook(hook: ReclaimHook) {
     this.#reclaim = hook;
+  }
+
+  /** See {@link HELD_NUDGE_BYTES}. */
+  set heldHook(hook: () => void) {
+    this.#held = hook;
   }
 
   set objectHooks(hooks: ObjectHooks) {
@@ -193,7 +206,15 @@ export class ObjectStore {
     const e = this.#entries.get(id);
     if (e === undefined || e.dead || e.owner === undefined) return;
     if (e.refs <= 0) this.#release(id, e);
-    else e.orphan = true;
+    else {
+      e.orphan = true;
+      this.#nudgeIfLarge(e);
+    }
+  }
+
+  #nudgeIfLarge(e: Entry): void {
+    const p = e.value?.payload;
+    if (p !== undefined && p.t === 1 && p.size >= HELD_NUDGE_BYTES) this.#held();
   }
 
   /** Ids of the objects this node holds a value of (ready here), for debugging and tests. */
@@ -418,8 +439,10 @@ export class ObjectStore {
     if (e.pins <= 0) {
       this.#entries.delete(id);
       if (e.value !== undefined) this.#dropPayload(e.value.payload);
+    } else {
+      // Views still read the block: the entry stays, dead, until the last unpin frees it.
+      this.#nudgeIfLarge(e);
     }
-    // Otherwise views still read the block: the entry stays, dead, until the last unpin frees it.
     if (contained !== undefined) for (const c of contained) this.removeRef(c);
   }
 

@@ -9,8 +9,9 @@
  *   block that no `putObject` claims within `RAYTS_PUSH_CLAIM_MS` (default 60 s) is freed.
  * - `POST /objects/ops` with `{ from, ops }` serves the object directory's requests (borrow,
  *   release, holder, locate, free; see `store/object-directory.ts`) and answers one result per op.
- * - `GET /objects` answers debug counters: `{ served, pulled, pushesPending, ready }` (bodies served
- *   from here, objects pulled into here, pushed blocks not claimed yet, ids of the values held here).
+ * - `GET /objects` answers debug counters: `{ served, pulled, pushesPending, ready, shmUsed }`
+ *   (bodies served from here, objects pulled into here, pushed blocks not claimed yet, ids of the
+ *   values held here, bytes of the store's blocks in use).
  *
  * @example
  * startTransportServer({ ..., routes: (app) => objectRoutes(app, () => node) });
@@ -24,6 +25,8 @@ import { parseOwnerOps, readBodyInto } from "./object-pull.ts";
 export interface ObjectSource {
   readonly store: ObjectStore;
   readonly objects: ObjectDirectory | undefined;
+  /** Garbage-collection rounds its workers were asked for. */
+  readonly gcRounds?: number;
 }
 
 /** How long a pushed block waits for its `putObject` before it is freed. */
@@ -44,6 +47,8 @@ export function objectRoutes(app: Hono, source: () => ObjectSource | undefined):
       pulled: src.objects?.stats.pulled ?? 0,
       pushesPending: src.store.pushesPending,
       ready: src.store.readyIds(),
+      shmUsed: src.store.stats().shmUsed,
+      gcRounds: src.gcRounds ?? 0,
     });
   });
 
