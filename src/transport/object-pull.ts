@@ -10,6 +10,7 @@
  */
 import { RaytsError } from "../errors.ts";
 import type { ObjectStore } from "../store/object-store.ts";
+import type { ShmArena } from "../store/shm-arena.ts";
 import { authHeaders } from "./token.ts";
 
 /** An object could not be moved between nodes (connection lost, short body, refused request). */
@@ -26,9 +27,14 @@ export async function readBodyInto(
   size: number,
   what: string,
 ): Promise<void> {
+  await readBodyIntoView(body, arenaOf(store, what).slice(off, size), what);
+}
+
+/** The store's shm arena, or an ObjectTransferError saying that this node has none. */
+function arenaOf(store: ObjectStore, what: string): ShmArena {
   const arena = store.arena;
   if (arena === undefined) throw new ObjectTransferError(`${what}: this node has no shared memory`);
-  await readBodyIntoView(body, arena.slice(off, size), what);
+  return arena;
 }
 
 /**
@@ -132,8 +138,7 @@ async function pullNative(
   size: number,
   what: string,
 ): Promise<void> {
-  const arena = store.arena;
-  if (arena === undefined) throw new ObjectTransferError(`${what}: this node has no shared memory`);
+  const arena = arenaOf(store, what);
   // The token goes into a header line: a control character in it could end the line early.
   if ([...token].some((ch) => ch < " " || ch === "\x7f")) {
     throw new ObjectTransferError(`${what}: the token has control characters`);
