@@ -11,6 +11,7 @@ import {
   groupDemand,
   groupOf,
 } from "../placement/pg-demand.ts";
+import { infeasibleWarning } from "../scheduler/infeasible.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import { placerOf } from "../scheduler/place-task.ts";
 import { ResourceSet } from "../scheduler/resource-set.ts";
@@ -113,10 +114,22 @@ export function warnInfeasible(ctx: NodeContext, warned: Set<string>, spec: Acto
   const once = spec.job === undefined ? key : `${key}\u0000${spec.job}`;
   if (warned.has(once)) return;
   warned.add(once);
-  const missing = ctx.resources.missingResources(spec.opts.placementDemand);
   ctx.warn(
-    `Actor ${spec.cls.name} is infeasible: it needs ${key} but the cluster has ${JSON.stringify(ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
+    infeasibleWarning(ctx, `Actor ${spec.cls.name}`, spec.opts.placementDemand, pinnedBy(ctx, spec)),
     undefined,
     spec.actorId,
   );
+}
+
+/** Why an actor placed by this node must stay here (see {@link actorTarget}), if it must. */
+function pinnedBy(ctx: NodeContext, spec: ActorSpec): string | undefined {
+  const sched = spec.opts.scheduling as unknown;
+  if (typeof sched === "object" && sched !== null && "nodeId" in sched) {
+    const { nodeId, soft } = sched as { nodeId: string; soft?: boolean };
+    if (nodeId === ctx.nodeId && soft !== true) return "its hard node affinity names this node";
+    if (nodeId !== ctx.nodeId) return "its soft node affinity fell back to this node";
+  }
+  if (spec.contained.length > 0)
+    return "an actor with refs nested in its arguments stays on the node that creates it";
+  return undefined;
 }

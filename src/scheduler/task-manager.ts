@@ -21,6 +21,7 @@ import type { ObjectValue, Payload, TaskResult, TaskSpec } from "../runtime/prot
 import { envShapeSuffix, needsHost } from "../runtime-env/env-key.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { type ForwardHooks, forwardTask } from "./forward-task.ts";
+import { infeasibleWarning } from "./infeasible.ts";
 import type { NodeContext } from "./node-context.ts";
 import { type Placer, placerOf } from "./place-task.ts";
 import type { ResourceSet } from "./resource-set.ts";
@@ -587,9 +588,15 @@ export class TaskManager {
     const key = rec.spec.job === undefined ? rec.shape : `${rec.shape}\u0000${rec.spec.job}`;
     if (this.#warned.has(key)) return;
     this.#warned.add(key);
-    const missing = this.#ctx.resources.missingResources(rec.demand);
+    const sched = rec.spec.opts.scheduling;
+    const pinned = typeof sched === "object" && "nodeId" in sched && !sched.soft;
     this.#ctx.warn(
-      `Task ${rec.spec.name} is infeasible: it needs ${JSON.stringify(rec.spec.opts.demand)} but the cluster has ${JSON.stringify(this.#ctx.resources.total())} (missing ${missing.join(", ")}); it stays pending until a node with these resources joins`,
+      infeasibleWarning(
+        this.#ctx,
+        `Task ${rec.spec.name}`,
+        rec.spec.opts.demand,
+        pinned ? "its hard node affinity names this node" : undefined,
+      ),
       rec.spec.taskId,
     );
   }

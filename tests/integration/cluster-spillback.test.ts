@@ -152,6 +152,41 @@ describe("default work spills to another node when its node is busy", () => {
     expect(report.actor).not.toBe(head);
   });
 
+  test("work no single node can fit warns that no node of the cluster can, listing each node's totals", async () => {
+    // 5 CPUs in all, but at most 2 on one node: a 3-CPU task or actor fits no node.
+    const { cluster, head, b, c } = await threeNodes();
+    await using _ = cluster;
+    const out = await run(cluster, "infeasible", head);
+    expect(reportOf(out).cpus).toBe(5);
+    const warnings = out.stderr.split("\n").filter((l) => l.includes("infeasible"));
+    const task = warnings.find((l) => l.includes("Task tooBig is infeasible"));
+    const actor = warnings.find((l) => l.includes("Actor Where is infeasible"));
+    for (const line of [task, actor]) {
+      expect(line).toContain('it needs {"CPU":3} but no node of the cluster\'s 3 can ever fit it');
+      for (const [id, cpus] of [
+        [head, 1],
+        [b, 2],
+        [c, 2],
+      ] as const) {
+        expect(line).toMatch(
+          new RegExp(`node ${id.slice(0, 8)} has \\{"CPU":${cpus},[^}]*\\} \\(missing CPU\\)`),
+        );
+      }
+      expect(line).toContain("rayts node --join");
+      // Not the old wording, which quoted the head's node alone as "the cluster".
+      expect(line).not.toContain("the cluster has");
+    }
+    // Work pinned to a node that cannot fit it says so, and names the nodes that could.
+    const pinned = warnings.find((l) => l.includes("Task pinnedTooBig is infeasible"));
+    expect(pinned).toContain(
+      `it must run on node ${head.slice(0, 8)} (its hard node affinity names this node), which has {"CPU":1,`,
+    );
+    expect(pinned).toMatch(/\(missing CPU\); it stays pending/);
+    expect(pinned).toContain(b.slice(0, 8));
+    expect(pinned).toContain(c.slice(0, 8));
+    expect(warnings).toHaveLength(3);
+  });
+
   test("a task on node B submitting two tasks keeps the first on B and spills the second", async () => {
     const { cluster, b } = await threeNodes();
     await using _ = cluster;

@@ -116,6 +116,11 @@ done();
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toContain("needsGpu");
     expect(warnings[0]).toContain("GPU");
+    // One node: the warning describes it as the embedded cluster's only node and says what to do.
+    expect(warnings[0]).toMatch(
+      /needs \{"CPU":1,"GPU":1\} but the embedded cluster's only node has \{.*\} \(missing GPU\)/,
+    );
+    expect(warnings[0]).toContain("give init() more numCpus, numGpus or resources");
   });
 });
 

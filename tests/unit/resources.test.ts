@@ -2,6 +2,7 @@ import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { RaytsError } from "../../src/errors.ts";
 import { detectGpus } from "../../src/scheduler/gpu-detect.ts";
+import { describeInfeasible } from "../../src/scheduler/infeasible.ts";
 import { NodeResources } from "../../src/scheduler/node-resources.ts";
 import { ResourceSet } from "../../src/scheduler/resource-set.ts";
 
@@ -264,5 +265,58 @@ describe("detectGpus", () => {
 
   test("finds no GPUs when nvidia-smi fails", async () => {
     expect(await detectGpus({ path: join(fixtures, "nvidia-smi-failing") })).toEqual([]);
+  });
+});
+
+describe("the infeasible warning", () => {
+  const here = (total: Record<string, number>, missing: string[]) => ({
+    nodeId: "aaaaaaaa11",
+    total,
+    missing,
+  });
+
+  test("a cluster of more than four nodes shows only the node closest to fitting", () => {
+    const others: { nodeId: string; total: Record<string, number> }[] = [
+      { nodeId: "bbbbbbbb22", total: { CPU: 2 } },
+      { nodeId: "cccccccc33", total: { CPU: 6, accel: 1 } },
+      { nodeId: "dddddddd44", total: { CPU: 16 } },
+      { nodeId: "eeeeeeee55", total: { CPU: 4, accel: 1 } },
+    ];
+    const message = describeInfeasible({
+      what: "Task f",
+      demand: { CPU: 8, accel: 1 },
+      here: here({ CPU: 1 }, ["CPU", "accel"]),
+      others,
+    });
+    // Only CPU is missing on c and e (accel fits), and c has the larger share of it.
+    expect(message).toBe(
+      'Task f is infeasible: it needs {"CPU":8,"accel":1} but no node of the cluster\'s 5 can ever fit it (the largest: node cccccccc has {"CPU":6,"accel":1} (missing CPU)); it stays pending until a node that can fit it joins: start one with `rayts node --join HEAD_ADDRESS` and enough --num-cpus, --num-gpus or --resources, or ask for less',
+    );
+  });
+
+  test("a cluster of one node and the embedded cluster describe their only node", () => {
+    const work = { what: "Actor A", demand: { GPU: 1 }, here: here({ CPU: 4 }, ["GPU"]) };
+    expect(describeInfeasible({ ...work, others: [] })).toStartWith(
+      'Actor A is infeasible: it needs {"GPU":1} but the cluster\'s only node cannot ever fit it: node aaaaaaaa has {"CPU":4} (missing GPU); it stays pending until a node that can fit it joins',
+    );
+    expect(describeInfeasible({ ...work, others: undefined })).toBe(
+      'Actor A is infeasible: it needs {"GPU":1} but the embedded cluster\'s only node has {"CPU":4} (missing GPU); it stays pending: ask for less, give init() more numCpus, numGpus or resources, or connect to a cluster with a node that can fit it',
+    );
+  });
+
+  test("work that must stay on a node that cannot fit it names the nodes that could", () => {
+    const message = describeInfeasible({
+      what: "Task g",
+      demand: { CPU: 2 },
+      here: here({ CPU: 1 }, ["CPU"]),
+      others: [
+        { nodeId: "bbbbbbbb22", total: { CPU: 2 } },
+        { nodeId: "cccccccc33", total: { CPU: 1 } },
+      ],
+      pinnedBy: "its hard node affinity names this node",
+    });
+    expect(message).toBe(
+      'Task g is infeasible: it needs {"CPU":2} but it must run on node aaaaaaaa (its hard node affinity names this node), which has {"CPU":1} (missing CPU); it stays pending: let it run elsewhere (node bbbbbbbb can fit it), or ask for less',
+    );
   });
 });
