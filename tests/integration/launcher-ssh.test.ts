@@ -103,7 +103,16 @@ afterAll(async () => {
   dir[Symbol.dispose]();
 });
 
+/** Writes the local sources of the `file_mounts` every config of this file has (the same each time). */
+function writeMountSources(): void {
+  mkdirSync(join(dir.path, "data", "sub"), { recursive: true });
+  writeFileSync(join(dir.path, "data", "sub", "a.txt"), "mounted\n");
+  writeFileSync(join(dir.path, "settings.txt"), "one file\n");
+}
+
+/** Writes `<name>.yaml` (and the sources it mounts) and returns its path. */
 function yaml(name: string, extra: { workerSetup?: string; workerIp?: string } = {}): string {
+  writeMountSources();
   const file = join(dir.path, `${name}.yaml`);
   writeFileSync(
     file,
@@ -156,18 +165,26 @@ async function headStatus(file: string, predicate: (s: ClusterStatus) => boolean
 const alive = (s: ClusterStatus) => s.nodes.filter((n) => n.state === "ALIVE");
 
 describe("rayts up with the ssh provider", () => {
-  let file = "";
-  let first: ClusterStatus | undefined;
+  const file = join(dir.path, "sshdemo.yaml");
   const binary = () => join(remoteHome, ".rayts", "bin");
+  /**
+   * The first `up` of cluster sshdemo and its status once both nodes are alive, run once for the
+   * tests that need the running cluster (each works when run alone; together they share one up).
+   */
+  let started: Promise<{ up: RunResult; first: ClusterStatus }> | undefined;
+  const upOnce = () => {
+    started ??= (async () => {
+      yaml("sshdemo");
+      const up = ok(await rayts(["up", file]));
+      return { up, first: await headStatus(file, (s) => alive(s).length === 2) };
+    })();
+    return started;
+  };
 
   test.skipIf(NO_SSHD)(
     "up copies the binary, applies file_mounts, runs setup with node-prefixed output, then starts the head and the worker",
     async () => {
-      mkdirSync(join(dir.path, "data", "sub"), { recursive: true });
-      writeFileSync(join(dir.path, "data", "sub", "a.txt"), "mounted\n");
-      writeFileSync(join(dir.path, "settings.txt"), "one file\n");
-      file = yaml("sshdemo");
-      const r = ok(await rayts(["up", file]));
+      const { up: r, first } = await upOnce();
       expect(r.stdout).toContain("(127.0.0.1) copying rayts");
       expect(r.stdout).toContain("(head 127.0.0.1) head-setup-ran");
       expect(r.stdout).toContain("(worker localhost) worker-setup-ran");
@@ -179,7 +196,6 @@ describe("rayts up with the ssh provider", () => {
       expect(readFileSync(join(remoteHome, "conf", "settings.txt"), "utf8")).toBe("one file\n");
       // Both nodes ran the common setup command.
       expect(readFileSync(join(remoteHome, "setup.log"), "utf8")).toBe("common\ncommon\n");
-      first = await headStatus(file, (s) => alive(s).length === 2);
       expect(first.total.side).toBe(1);
       expect(alive(first).map((n) => n.address)).toEqual(
         expect.arrayContaining([
@@ -191,7 +207,7 @@ describe("rayts up with the ssh provider", () => {
   );
 
   test.skipIf(NO_SSHD)("a second up changes nothing: no copy, no setup, the same processes", async () => {
-    expect(first).toBeDefined();
+    const { first } = await upOnce();
     const binStat = statSync(join(binary(), "rayts"));
     const r = ok(await rayts(["up", file]));
     expect(r.stdout).toContain("is already there; not copied");
@@ -207,7 +223,7 @@ describe("rayts up with the ssh provider", () => {
         .map((n) => n.pid)
         .sort(),
     ).toEqual(
-      alive(first!)
+      alive(first)
         .map((n) => n.pid)
         .sort(),
     );
@@ -246,10 +262,10 @@ describe("rayts up with the ssh provider", () => {
   );
 
   test.skipIf(NO_SSHD)("down stops the head and the worker; exec then finds no head", async () => {
-    expect(first).toBeDefined();
+    const { first } = await upOnce();
     const r = ok(await rayts(["down", file]));
     expect(r.stdout).toContain("Stopped cluster sshdemo: 2 processes");
-    for (const n of first!.nodes) expect(isAlive(n.pid)).toBe(false);
+    for (const n of first.nodes) expect(isAlive(n.pid)).toBe(false);
     const exec = await rayts(["exec", file, "--", "true"]);
     expect(exec.code).toBe(1);
     expect(exec.stderr).toContain("has no running head");
