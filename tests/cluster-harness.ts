@@ -269,22 +269,34 @@ export function driverArgs(cluster: TestCluster, script: string, ...args: string
 }
 
 /**
- * The JSON a driver printed on its `REPORT {json}` line. Throws with the exit code, stderr and
- * stdout when the driver failed or printed no report, so a failing test shows why.
+ * The JSON a driver printed on its `REPORT {json}` line, from its run or from its stdout alone.
+ * Given a run, throws with the exit code, stderr and stdout when the driver failed or printed no
+ * report, so a failing test shows why; given stdout alone (a driver still running, or one whose exit
+ * the test checks itself), throws only when there is no report.
  */
 // biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the job printed.
-export function reportOf(run: { code: number; stdout: string; stderr: string }): any {
-  const line = run.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (run.code !== 0 || line === undefined) {
+export function reportOf<T = any>(run: { code: number; stdout: string; stderr: string } | string): T {
+  const stdout = typeof run === "string" ? run : run.stdout;
+  const line = stdout.split("\n").find((l) => l.startsWith("REPORT "));
+  if (typeof run === "string") {
+    if (line === undefined) throw new Error(`No report in the driver's output: ${stdout}`);
+  } else if (run.code !== 0 || line === undefined) {
     throw new Error(
       `The job exited ${run.code} without a report\n--- stderr\n${run.stderr}\n--- stdout\n${run.stdout}`,
     );
   }
   try {
-    return JSON.parse(line.slice("REPORT ".length));
+    return JSON.parse((line as string).slice("REPORT ".length)) as T;
   } catch (err) {
     throw new Error(`The job's REPORT line is not JSON (${(err as Error).message}): ${line}`);
   }
+}
+
+/** How many times each node id occurs in `nodes`. */
+export function countsOf(nodes: Iterable<string>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const n of nodes) out[n] = (out[n] ?? 0) + 1;
+  return out;
 }
 
 /** Starts a head on port 0 and waits until it printed its address and token. */

@@ -6,14 +6,14 @@
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 
 setDefaultTimeout(120_000);
 
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-actors-lifetime-job.ts");
 
 function run(cluster: TestCluster, ...args: string[]) {
-  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
+  return cluster.rayts(driverArgs(cluster, JOB, ...args));
 }
 
 describe("actor lifetimes across drivers", () => {
@@ -27,8 +27,7 @@ describe("actor lifetimes across drivers", () => {
     const checked = await run(cluster, "check");
     expect(checked.stderr).toBe("");
     expect(checked.code).toBe(0);
-    const line = checked.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-    expect(JSON.parse(line!.slice("REPORT ".length))).toEqual({
+    expect(reportOf(checked.stdout)).toEqual({
       localGone: true,
       remoteGone: true,
       cpus: 3,
@@ -50,8 +49,7 @@ describe("actor lifetimes across drivers", () => {
     const checked = await run(cluster, "check-nested");
     expect(checked.stderr).toBe("");
     expect(checked.code).toBe(0);
-    const line = checked.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-    expect(JSON.parse(line!.slice("REPORT ".length))).toEqual({
+    expect(reportOf(checked.stdout)).toEqual({
       taskActorGone: true,
       actorActorGone: true,
       groupState: "REMOVED",

@@ -8,17 +8,11 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 
 setDefaultTimeout(120_000);
 
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-actors-restart-job.ts");
-
-function reportOf(stdout: string): Record<string, unknown> {
-  const line = stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${stdout}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
 
 /** Resolves once every file exists (the calls writing them are running). */
 async function markers(...paths: string[]): Promise<void> {
@@ -26,7 +20,7 @@ async function markers(...paths: string[]): Promise<void> {
 }
 
 function spawnDriver(cluster: TestCluster, ...args: string[]) {
-  return cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
+  return cluster.spawn(driverArgs(cluster, JOB, ...args));
 }
 
 describe("actors whose node dies", () => {
@@ -87,14 +81,7 @@ describe("actors that die by themselves on another node", () => {
   test("a throwing constructor and crashes beyond maxRestarts release the actor's name", async () => {
     await using cluster = await startCluster({ numCpus: 0 });
     await cluster.addNode({ numCpus: 1 });
-    const out = await cluster.rayts([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      "selfdeath",
-    ]);
+    const out = await cluster.rayts(driverArgs(cluster, JOB, "selfdeath"));
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
     expect(reportOf(out.stdout)).toEqual({

@@ -7,7 +7,7 @@
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster } from "../cluster-harness.ts";
 
 setDefaultTimeout(120_000);
 
@@ -20,19 +20,10 @@ describe("actors called from any node", () => {
     const c = await cluster.addNode({ numCpus: 1 });
     await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3);
     const head = (await cluster.status()).nodes.find((n) => n.isHead)!;
-    const out = await cluster.rayts([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      b.nodeId,
-      c.nodeId,
-    ]);
+    const out = await cluster.rayts(driverArgs(cluster, JOB, b.nodeId, c.nodeId));
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
-    const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-    expect(JSON.parse(line!.slice("REPORT ".length))).toEqual({
+    expect(reportOf(out.stdout)).toEqual({
       headWhere: head.nodeId,
       driverStream: [1, 2, 3].map((i) => `${i}@${c.nodeId}`),
       here: b.nodeId,

@@ -6,19 +6,13 @@
  */
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 
 const TIMEOUT = 90_000;
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-actors-job.ts");
 
-function reportOf(stdout: string): Record<string, unknown> {
-  const line = stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${stdout}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
-
 function run(cluster: TestCluster, ...args: string[]) {
-  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
+  return cluster.rayts(driverArgs(cluster, JOB, ...args));
 }
 
 describe("actors on other nodes", () => {
@@ -77,7 +71,7 @@ describe("actors on other nodes", () => {
     async () => {
       await using cluster = await startCluster({ numCpus: 0 });
       const node = await cluster.addNode({ numCpus: 1 });
-      const driver = cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, "die"]);
+      const driver = cluster.spawn(driverArgs(cluster, JOB, "die"));
       const [, where] = await driver.waitForOutput(/WHERE (\w+)/);
       expect(where).toBe(node.nodeId);
       node.kill("SIGKILL");

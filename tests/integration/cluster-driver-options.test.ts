@@ -6,7 +6,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 import type { RunResult } from "../harness.ts";
 
 setDefaultTimeout(90_000);
@@ -25,14 +25,7 @@ interface Probe {
 function expectOptionsApplied(run: RunResult): void {
   expect(run.stderr).toBe("");
   expect(run.code).toBe(0);
-  const line = run.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${run.stdout}`);
-  const report = JSON.parse(line.slice("REPORT ".length)) as {
-    driver: string;
-    head: string;
-    other: string;
-    tasks: Probe[];
-  };
+  const report = reportOf<{ driver: string; head: string; other: string; tasks: Probe[] }>(run.stdout);
   expect(report.driver).toBe("acc2");
   expect(report.other).not.toBe("");
   expect(report.tasks).toEqual([
@@ -50,7 +43,7 @@ async function twoNodes(): Promise<TestCluster> {
 describe("a connected driver's init options", () => {
   test("with --address, the script's init namespace and envVars apply on every node", async () => {
     await using cluster = await twoNodes();
-    expectOptionsApplied(await cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB]));
+    expectOptionsApplied(await cluster.rayts(driverArgs(cluster, JOB)));
   });
 
   test("with RAYTS_ADDRESS, the script's init namespace and envVars apply on every node", async () => {
@@ -72,7 +65,7 @@ describe("a connected driver's init options", () => {
 
   test("an init with options after the script already used the connection fails and says to call init first", async () => {
     await using cluster = await startCluster({ numCpus: 1 });
-    const run = await cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, "late"]);
+    const run = await cluster.rayts(driverArgs(cluster, JOB, "late"));
     expect(run.stdout).toContain("PUT 7");
     expect(run.stdout).not.toContain("REPORT");
     expect(run.stderr).toContain("call await init({ … }) before any other rayts call");
@@ -86,7 +79,7 @@ describe("a connected driver's init options", () => {
       script,
       `import { clusterResources, init } from "rayts";\nawait init({ numCpus: 8, resources: { gpuish: 1 } });\nconsole.log("CPU " + (await clusterResources()).CPU);\n`,
     );
-    const run = await cluster.rayts(["--address", cluster.address, "--token", cluster.token, script]);
+    const run = await cluster.rayts(driverArgs(cluster, script));
     expect(run.code).toBe(0);
     expect(run.stdout).toContain("CPU 1");
     expect(run.stderr).toContain("init() numCpus, resources apply to the embedded cluster only");

@@ -6,7 +6,13 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { type ClusterProcess, startCluster, type TestCluster } from "../cluster-harness.ts";
+import {
+  type ClusterProcess,
+  driverArgs,
+  reportOf,
+  startCluster,
+  type TestCluster,
+} from "../cluster-harness.ts";
 
 const TIMEOUT = 60_000;
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-driver-job.ts");
@@ -21,12 +27,6 @@ interface Report {
   taskSum: number;
   based: number;
   ready: number;
-}
-
-function reportOf(stdout: string): Report {
-  const line = stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${stdout}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Report;
 }
 
 function expectJobDone(report: Report): void {
@@ -57,10 +57,10 @@ describe("drivers connected to a running cluster", () => {
     "a script run with --address and --token runs tasks, an actor and zero-copy objects, then exits 0",
     async () => {
       await using cluster = await startCluster({ numCpus: 2 });
-      const run = await cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, "run"]);
+      const run = await cluster.rayts(driverArgs(cluster, JOB, "run"));
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expectJobDone(reportOf(run.stdout));
+      expectJobDone(reportOf<Report>(run.stdout));
       // The head's workers loaded the script without its driver code.
       expect(topLevelRuns(cluster)).toBe(1);
     },
@@ -74,7 +74,7 @@ describe("drivers connected to a running cluster", () => {
       const run = await cluster.rayts([JOB, "run"], { env: { RAYTS_ADDRESS: "auto" } });
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expectJobDone(reportOf(run.stdout));
+      expectJobDone(reportOf<Report>(run.stdout));
     },
     TIMEOUT,
   );
@@ -86,7 +86,7 @@ describe("drivers connected to a running cluster", () => {
       const run = await cluster.rayts([JOB, "init", cluster.address, cluster.token]);
       expect(run.stderr).toBe("");
       expect(run.code).toBe(0);
-      expectJobDone(reportOf(run.stdout));
+      expectJobDone(reportOf<Report>(run.stdout));
     },
     TIMEOUT,
   );
@@ -130,7 +130,7 @@ describe("drivers connected to a running cluster", () => {
       for (const run of runs) {
         expect(run.stderr).toBe("");
         expect(run.code).toBe(0);
-        expectJobDone(reportOf(run.stdout));
+        expectJobDone(reportOf<Report>(run.stdout));
       }
     },
     TIMEOUT,

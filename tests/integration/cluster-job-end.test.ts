@@ -7,7 +7,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { driverArgs, startCluster, type TestCluster } from "../cluster-harness.ts";
 import { tempDir } from "../harness.ts";
 
 setDefaultTimeout(120_000);
@@ -15,7 +15,7 @@ setDefaultTimeout(120_000);
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-job-end-job.ts");
 
 function run(cluster: TestCluster, ...args: string[]) {
-  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
+  return cluster.rayts(driverArgs(cluster, JOB, ...args));
 }
 
 async function until(check: () => boolean): Promise<void> {

@@ -6,16 +6,10 @@
  */
 import { describe, expect, test } from "bun:test";
 import { resolve } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster } from "../cluster-harness.ts";
 
 const TIMEOUT = 90_000;
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-tasks-job.ts");
-
-function reportOf(stdout: string): Record<string, unknown> {
-  const line = stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${stdout}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
 
 describe("object transfer over HTTP", () => {
   test(
@@ -23,7 +17,7 @@ describe("object transfer over HTTP", () => {
     async () => {
       await using cluster = await startCluster({ numCpus: 0, headEnv: { RAYTS_OBJECT_TRANSFER: "http" } });
       const node = await cluster.addNode({ numCpus: 2 });
-      const out = await cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, "big"]);
+      const out = await cluster.rayts(driverArgs(cluster, JOB, "big"));
       expect(out.stderr).toBe("");
       expect(out.code).toBe(0);
       const n = 1 << 21;

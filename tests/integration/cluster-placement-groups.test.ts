@@ -7,20 +7,14 @@
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 
 setDefaultTimeout(120_000);
 
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-placement-job.ts");
 
-function reportOf(stdout: string): Record<string, unknown> {
-  const line = stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${stdout}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
-
 function run(cluster: TestCluster, ...args: string[]) {
-  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
+  return cluster.rayts(driverArgs(cluster, JOB, ...args));
 }
 
 describe("placement groups across nodes", () => {

@@ -8,7 +8,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { resolve } from "node:path";
 import type { ClusterStatus } from "../../src/cluster/cluster-protocol.ts";
-import { startCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster } from "../cluster-harness.ts";
 
 setDefaultTimeout(120_000);
 
@@ -25,22 +25,10 @@ describe("placement groups as nodes join and die", () => {
     await using cluster = await startCluster({ numCpus: 0 });
     // Nodes of 2 CPUs and bundles of 1: only the strategy keeps both bundles off one node.
     const a = await cluster.addNode({ numCpus: 2 });
-    const out = await cluster.rayts([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      "detached",
-      "spread2",
-    ]);
+    const out = await cluster.rayts(driverArgs(cluster, JOB, "detached", "spread2"));
     expect(out.stderr).toBe("");
     expect(out.code).toBe(0);
-    const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT ")) ?? "";
-    const { detached, owned } = JSON.parse(line.slice("REPORT ".length)) as {
-      detached: string;
-      owned: string;
-    };
+    const { detached, owned } = reportOf<{ detached: string; owned: string }>(out.stdout);
 
     // The driver is gone: its own group is removed, the detached one waits for a second node.
     let status = await cluster.waitForStatus((s) => groupIn(s, owned).state === "REMOVED");
@@ -75,20 +63,19 @@ describe("placement groups as nodes join and die", () => {
   test("a task and an actor in a group that cannot be placed yet wait, then run on their bundle's node once a node joins", async () => {
     await using cluster = await startCluster({ numCpus: 0 });
     const a = await cluster.addNode({ numCpus: 2 });
-    const driver = cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, "waiting"]);
+    const driver = cluster.spawn(driverArgs(cluster, JOB, "waiting"));
     await driver.waitForOutput(/SUBMITTED (\w+)/);
     expect(driver.stdout).toContain("SUBMITTED PENDING");
     const b = await cluster.addNode({ numCpus: 2 });
     await driver.waitForOutput(/REPORT /);
     expect(await driver.proc.exited).toBe(0);
-    const line = driver.stdout.split("\n").find((l) => l.startsWith("REPORT ")) ?? "";
-    const r = JSON.parse(line.slice("REPORT ".length)) as {
+    const r = reportOf<{
       ranOn: string;
       actorOn: string;
       bundle1: string;
       state: string;
       orphanError: string;
-    };
+    }>(driver.stdout);
     expect(r.state).toBe("CREATED");
     expect([a.nodeId, b.nodeId]).toContain(r.bundle1);
     expect(r.ranOn).toBe(r.bundle1);
@@ -103,7 +90,7 @@ describe("placement groups as nodes join and die", () => {
     const b = await cluster.addNode({ numCpus: 2 });
     await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 3);
     b.kill("SIGSTOP");
-    const driver = cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, "hung"]);
+    const driver = cluster.spawn(driverArgs(cluster, JOB, "hung"));
     await driver.waitForOutput(/CREATING (\w+)/);
     expect(driver.stdout).toContain("CREATING PENDING");
     // The head declares b dead after its silence; only then does a third node join.
@@ -111,8 +98,7 @@ describe("placement groups as nodes join and die", () => {
     const c = await cluster.addNode({ numCpus: 2 });
     await driver.waitForOutput(/REPORT /);
     expect(await driver.proc.exited).toBe(0);
-    const line = driver.stdout.split("\n").find((l) => l.startsWith("REPORT ")) ?? "";
-    const r = JSON.parse(line.slice("REPORT ".length)) as { nodes: string[] };
+    const r = reportOf<{ nodes: string[] }>(driver.stdout);
     expect(new Set(r.nodes)).toEqual(new Set([a.nodeId, c.nodeId]));
   });
 });

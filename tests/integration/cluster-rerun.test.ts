@@ -7,7 +7,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster } from "../cluster-harness.ts";
 
 setDefaultTimeout(180_000);
 
@@ -34,16 +34,6 @@ interface Sample {
   node: string;
 }
 
-function reportOf(run: { code: number; stdout: string; stderr: string }): { here: Sample; there: Sample } {
-  const line = run.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (run.code !== 0 || line === undefined) {
-    throw new Error(
-      `The job exited ${run.code} without a report\n--- stderr\n${run.stderr}\n--- stdout\n${run.stdout}`,
-    );
-  }
-  return JSON.parse(line.slice("REPORT ".length));
-}
-
 describe("running an edited script again on the same cluster", () => {
   test("the new code runs on the head's node and on the other node; an unchanged script reuses the workers", async () => {
     await using cluster = await startCluster({ numCpus: 2 });
@@ -53,8 +43,8 @@ describe("running an edited script again on the same cluster", () => {
     mkdirSync(proj, { recursive: true });
     const script = join(proj, "job.ts");
     const run = async () =>
-      reportOf(
-        await cluster.rayts(["--address", cluster.address, "--token", cluster.token, script], {
+      reportOf<{ here: Sample; there: Sample }>(
+        await cluster.rayts(driverArgs(cluster, script), {
           cwd: proj,
           timeoutMs: 120_000,
         }),

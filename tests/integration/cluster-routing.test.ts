@@ -9,27 +9,14 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { countsOf, driverArgs, reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 
 const TIMEOUT = 120_000;
 setDefaultTimeout(TIMEOUT);
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-routing-job.ts");
 
-function reportOf(out: { stdout: string; stderr: string }): Record<string, unknown> {
-  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${out.stdout}\n${out.stderr}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
-
 function run(cluster: TestCluster, ...args: string[]) {
-  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
-}
-
-/** How many times each node id occurs. */
-function countsOf(nodes: readonly string[]): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const n of nodes) out[n] = (out[n] ?? 0) + 1;
-  return out;
+  return cluster.rayts(driverArgs(cluster, JOB, ...args));
 }
 
 /** Resolves with the contents of `path` once it exists and is non-empty. */
@@ -99,17 +86,7 @@ describe("work crosses nodes from every node", () => {
   test("kill -9 of the node running a task submitted on B retries it on the next best node", async () => {
     const { cluster, head, b, c, nodeC } = await threeNodes();
     await using _ = cluster;
-    const driver = cluster.spawn([
-      "--address",
-      cluster.address,
-      "--token",
-      cluster.token,
-      JOB,
-      "die",
-      b,
-      head,
-      c,
-    ]);
+    const driver = cluster.spawn(driverArgs(cluster, JOB, "die", b, head, c));
     expect(await waitForFile(join(cluster.dir.path, "first-attempt-node"))).toBe(c);
     nodeC.kill("SIGKILL");
     const [, where] = await driver.waitForOutput(/RESULT (\w+)/);
@@ -148,12 +125,12 @@ describe("work crosses nodes from every node", () => {
     const fromDriver = await run(cluster, "spread");
     expect(fromDriver.stderr).toBe("");
     // Nine tasks round-robin over three nodes: three each.
-    expect(countsOf(reportOf(fromDriver).nodes as string[])).toEqual({ [head]: 3, [b]: 3, [c]: 3 });
+    expect(countsOf(reportOf(fromDriver.stdout).nodes as string[])).toEqual({ [head]: 3, [b]: 3, [c]: 3 });
     const fromB = await run(cluster, "spread-from", b);
     expect(fromB.stderr).toBe("");
-    expect(countsOf(reportOf(fromB).nodes as string[])).toEqual({ [head]: 3, [b]: 3, [c]: 3 });
+    expect(countsOf(reportOf(fromB.stdout).nodes as string[])).toEqual({ [head]: 3, [b]: 3, [c]: 3 });
     const actors = await run(cluster, "spread-actors");
     expect(actors.stderr).toBe("");
-    expect(countsOf(reportOf(actors).nodes as string[])).toEqual({ [head]: 1, [b]: 1, [c]: 1 });
+    expect(countsOf(reportOf(actors.stdout).nodes as string[])).toEqual({ [head]: 1, [b]: 1, [c]: 1 });
   });
 });

@@ -10,7 +10,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { countsOf, driverArgs, reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 
 const TIMEOUT = 120_000;
 setDefaultTimeout(TIMEOUT);
@@ -34,17 +34,9 @@ async function threeNodes() {
 }
 
 function run(cluster: TestCluster, ...args: string[]) {
-  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args], {
+  return cluster.rayts(driverArgs(cluster, JOB, ...args), {
     timeoutMs: TIMEOUT,
   });
-}
-
-function reportOf(out: { code: number; stdout: string; stderr: string }): Record<string, unknown> {
-  const line = out.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (out.code !== 0 || line === undefined) {
-    throw new Error(`The driver exited ${out.code} without a report: ${out.stdout}\n${out.stderr}`);
-  }
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
 }
 
 /** The node of every started hold task, by label. */
@@ -71,12 +63,6 @@ async function waitStarted(
     if (driver.ended) throw new Error(`The driver ended while waiting; started: ${JSON.stringify([...s])}`);
     await Bun.sleep(50);
   }
-}
-
-function countsOf(nodes: Iterable<string>): Record<string, number> {
-  const out: Record<string, number> = {};
-  for (const n of nodes) out[n] = (out[n] ?? 0) + 1;
-  return out;
 }
 
 describe("default work spills to another node when its node is busy", () => {

@@ -7,20 +7,14 @@
 import { describe, expect, test } from "bun:test";
 import { existsSync, readFileSync } from "node:fs";
 import { join, resolve } from "node:path";
-import { startCluster, type TestCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 
 const TIMEOUT = 90_000;
 const JOB = resolve(import.meta.dir, "..", "fixtures", "cluster-tasks-job.ts");
 const N = 1 << 17;
 
-function reportOf(stdout: string): Record<string, unknown> {
-  const line = stdout.split("\n").find((l) => l.startsWith("REPORT "));
-  if (line === undefined) throw new Error(`No report in the driver's output: ${stdout}`);
-  return JSON.parse(line.slice("REPORT ".length)) as Record<string, unknown>;
-}
-
 function run(cluster: TestCluster, ...args: string[]) {
-  return cluster.rayts(["--address", cluster.address, "--token", cluster.token, JOB, ...args]);
+  return cluster.rayts(driverArgs(cluster, JOB, ...args));
 }
 
 /** Resolves with the contents of `path` once it exists and is non-empty; throws at the deadline. */
@@ -93,7 +87,7 @@ describe("tasks on other nodes", () => {
     async () => {
       await using cluster = await startCluster({ numCpus: 0 });
       const node = await cluster.addNode({ numCpus: 1 });
-      const driver = cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, "die", "0"]);
+      const driver = cluster.spawn(driverArgs(cluster, JOB, "die", "0"));
       expect(await waitForFile(join(cluster.dir.path, "first-attempt-node"))).toBe(node.nodeId);
       node.kill("SIGKILL");
       await driver.waitForOutput(/ERROR (\w+)/);
@@ -108,7 +102,7 @@ describe("tasks on other nodes", () => {
     async () => {
       await using cluster = await startCluster({ numCpus: 0 });
       const nodes = [await cluster.addNode({ numCpus: 1 }), await cluster.addNode({ numCpus: 1 })];
-      const driver = cluster.spawn(["--address", cluster.address, "--token", cluster.token, JOB, "die", "1"]);
+      const driver = cluster.spawn(driverArgs(cluster, JOB, "die", "1"));
       const first = await waitForFile(join(cluster.dir.path, "first-attempt-node"));
       const victim = nodes.find((n) => n.nodeId === first)!;
       const survivor = nodes.find((n) => n.nodeId !== first)!;

@@ -8,7 +8,7 @@
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { startCluster } from "../cluster-harness.ts";
+import { driverArgs, reportOf, startCluster } from "../cluster-harness.ts";
 import { type TempDir, tempDir } from "../harness.ts";
 import { makeEnvFixtures, runEnvScript } from "../runtime-env-helpers.ts";
 
@@ -136,15 +136,10 @@ const out = await get(
 console.log("REPORT " + JSON.stringify(out));
 `,
     );
-    const r = await cluster.rayts(
-      ["--address", cluster.address, "--token", cluster.token, script, node.nodeId],
-      {
-        timeoutMs: 90_000,
-      },
-    );
-    const line = r.stdout.split("\n").find((l) => l.startsWith("REPORT "));
-    if (r.code !== 0 || line === undefined) throw new Error(`exit ${r.code}\n${r.stderr}\n${r.stdout}`);
-    const out = JSON.parse(line.slice("REPORT ".length));
+    const r = await cluster.rayts(driverArgs(cluster, script, node.nodeId), {
+      timeoutMs: 90_000,
+    });
+    const out = reportOf(r);
     expect(out.self).toMatchObject({ data: "app", a: "parent" });
     expect(out.self.node).not.toBe(node.nodeId);
     expect(out.child).toEqual({ node: node.nodeId, data: "app", a: "parent" });

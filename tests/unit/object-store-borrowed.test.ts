@@ -4,20 +4,17 @@
  * when someone waits, cached copies make room when the arena is full, and pushed blocks expire
  * unless claimed.
  */
-import { afterAll, afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { describe, expect, setDefaultTimeout, test } from "bun:test";
 import type { ObjectHooks } from "../../src/store/object-store.ts";
 import { ObjectStore } from "../../src/store/object-store.ts";
-import { ShmArena } from "../../src/store/shm-arena.ts";
+import type { ShmArena } from "../../src/store/shm-arena.ts";
+import { testArenas } from "../test-arenas.ts";
 
 setDefaultTimeout(10_000);
-const prefix = `rayts_test_borrowed_${process.pid}_`;
-const open: ShmArena[] = [];
-let counter = 0;
+const arenas = testArenas(`rayts_test_borrowed_${process.pid}_`);
 
 function makeStore(capacity = 256 * 1024): { store: ObjectStore; arena: ShmArena; events: string[] } {
-  const arena = ShmArena.create(`/${prefix}${counter++}`, capacity);
-  open.push(arena);
+  const arena = arenas.create(capacity);
   const store = new ObjectStore(arena);
   const events: string[] = [];
   const hooks: ObjectHooks = {
@@ -30,17 +27,6 @@ function makeStore(capacity = 256 * 1024): { store: ObjectStore; arena: ShmArena
   store.objectHooks = hooks;
   return { store, arena, events };
 }
-
-afterEach(() => {
-  for (const arena of open.splice(0)) {
-    arena.close();
-    arena.unlink();
-  }
-});
-
-afterAll(() => {
-  expect(readdirSync("/dev/shm").filter((name) => name.startsWith(prefix))).toEqual([]);
-});
 
 function sealShm(store: ObjectStore, id: string, size: number): void {
   store.seal(id, { payload: { t: 1, off: store.allocShm(size), size }, err: false }, undefined);

@@ -1,31 +1,17 @@
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
 import { ObjectLostError, ObjectStoreFullError } from "../../src/errors.ts";
 import type { ObjectValue } from "../../src/runtime/protocol.ts";
 import { ObjectStore } from "../../src/store/object-store.ts";
-import { ShmArena } from "../../src/store/shm-arena.ts";
+import type { ShmArena } from "../../src/store/shm-arena.ts";
+import { testArenas } from "../test-arenas.ts";
 
-const prefix = `rayts_test_store_${process.pid}_`;
-const open: ShmArena[] = [];
-let counter = 0;
+const arenas = testArenas(`rayts_test_store_${process.pid}_`);
 
 /** A store over a fresh arena that is closed and unlinked after the test. */
 function makeStore(capacity = 256 * 1024): { store: ObjectStore; arena: ShmArena } {
-  const arena = ShmArena.create(`/${prefix}${counter++}`, capacity);
-  open.push(arena);
+  const arena = arenas.create(capacity);
   return { store: new ObjectStore(arena), arena };
 }
-
-afterEach(() => {
-  for (const arena of open.splice(0)) {
-    arena.close();
-    arena.unlink();
-  }
-});
-
-afterAll(() => {
-  expect(readdirSync("/dev/shm").filter((name) => name.startsWith(prefix))).toEqual([]);
-});
 
 /** A value whose frame lives in a fresh shm block of `size` bytes. */
 function shmValue(store: ObjectStore, size: number): ObjectValue {

@@ -1,29 +1,14 @@
-import { afterAll, afterEach, describe, expect, test } from "bun:test";
-import { readdirSync } from "node:fs";
+import { describe, expect, test } from "bun:test";
 import { join } from "node:path";
 import { ShmArena } from "../../src/store/shm-arena.ts";
+import { testArenas } from "../test-arenas.ts";
 
-const prefix = `rayts_test_${process.pid}_`;
-const open: ShmArena[] = [];
-let counter = 0;
+const arenas = testArenas(`rayts_test_${process.pid}_`);
 
 /** A fresh arena that is closed and unlinked after the test. */
 function makeArena(capacity = 64 * 1024): ShmArena {
-  const arena = ShmArena.create(`/${prefix}${counter++}`, capacity);
-  open.push(arena);
-  return arena;
+  return arenas.create(capacity);
 }
-
-afterEach(() => {
-  for (const arena of open.splice(0)) {
-    arena.close();
-    arena.unlink();
-  }
-});
-
-afterAll(() => {
-  expect(readdirSync("/dev/shm").filter((name) => name.startsWith(prefix))).toEqual([]);
-});
 
 /** Fills the arena with blocks of `size` until alloc() returns -1. */
 function fill(arena: ShmArena, size: number): number[] {
@@ -197,9 +182,9 @@ describe("ShmArena", () => {
   test("create() refuses a name that exists and attach() a name that does not", () => {
     const arena = makeArena();
     expect(() => ShmArena.create(arena.name, 64 * 1024)).toThrow(/already exists/);
-    expect(() => ShmArena.attach(`/${prefix}missing`)).toThrow(/does not exist/);
+    expect(() => ShmArena.attach(`/${arenas.prefix}missing`)).toThrow(/does not exist/);
     expect(() => ShmArena.create("no-slash", 64 * 1024)).toThrow(/invalid/);
-    expect(() => ShmArena.create(`/${prefix}huge`, 2 ** 50)).toThrow(/free \/dev\/shm/);
+    expect(() => ShmArena.create(`/${arenas.prefix}huge`, 2 ** 50)).toThrow(/free \/dev\/shm/);
   });
 
   test("a closed arena throws instead of touching unmapped memory", () => {
