@@ -119,9 +119,15 @@ export class NodeLinks implements ClusterView {
 
   constructor(options: NodeLinksOptions) {
     this.#options = options;
-    // Another node reporting free resources may take the work queued here (Ray's spillback).
+    // Another node reporting free resources may take the work queued here (Ray's spillback):
+    // actors waiting for resources first (each holds its calls back), then queued tasks.
     options.source.onChange?.(() => {
       if (this.#closing) return;
+      try {
+        options.node.actors.respill();
+      } catch (err) {
+        options.log(`Placing waiting actors on other nodes failed: ${(err as Error).message}`);
+      }
       try {
         options.node.tasks.respill();
       } catch (err) {

@@ -11,6 +11,8 @@ import { type GroupPlacement, groupDemand } from "../placement/pg-demand.ts";
 import { WAIT_FOR_GROUP } from "../placement/pg-manager.ts";
 import { needsHost } from "../runtime-env/env-key.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
+import { placerOf } from "../scheduler/place-task.ts";
+import { ResourceSet } from "../scheduler/resource-set.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { callResult, cancelActorCall, pumpCalls, sealCall } from "./actor-calls.ts";
 import { ActorDeaths } from "./actor-deaths.ts";
@@ -23,7 +25,13 @@ import {
   newRecord,
 } from "./actor-record.ts";
 import type { CallerId } from "./node-api.ts";
-import { actorPlacement, type Placement, warnInfeasible } from "./place-actor.ts";
+import {
+  actorPlacement,
+  feasibleInCluster,
+  type Placement,
+  respillable,
+  warnInfeasible,
+} from "./place-actor.ts";
 import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskResult } from "./protocol.ts";
 import type { AdoptedCall } from "./remote-actor-record.ts";
 import { RemoteActors } from "./remote-actors.ts";
@@ -181,7 +189,7 @@ export class ActorManager {
         if (--rec.deps === 0) this.#place(rec);
       });
     }
-    if (group === undefined && !this.#ctx.resources.isFeasible(rec.placementDemand))
+    if (group === undefined && !feasibleInCluster(this.#ctx, rec.placementDemand))
       warnInfeasible(this.#ctx, this.#warned, spec);
     if (rec.deps === 0) this.#place(rec);
   }
@@ -247,6 +255,51 @@ export class ActorManager {
     for (const rec of waiting) {
       rec.waitingPlacement = false;
       if (rec.state === "PENDING" || rec.state === "RESTARTING") this.#place(rec);
+    }
+  }
+
+  /**
+   * Another node reported (or joined): actors waiting here for resources this node has not free go,
+   * oldest first, to the best-fitting nodes with their placement demand free now (the placer's
+   * debits keep one report from taking more than that node has), the way a new actor spills
+   * (`RemoteActors.create`): the record moves there with its queued calls, this node stays its
+   * home. Actors pinned here with hard node affinity, in a placement group, or with refs nested in
+   * their arguments stay (see `respillable`).
+   */
+  respill(): void {
+    const ctx = this.#ctx;
+    if (this.#waiting.length === 0 || ctx.cluster === undefined) return;
+    const placer = placerOf(ctx);
+    let moved = false;
+    for (const rec of this.#waiting) {
+      if (!rec.waitingPlacement || (rec.state !== "PENDING" && rec.state !== "RESTARTING")) continue;
+      if (!respillable(rec.spec, rec.group)) continue;
+      const want = ResourceSet.of(rec.placementDemand);
+      if (ctx.resources.isFeasible(want) && ctx.resources.fits(want)) continue;
+      const to = placer.bestFit(want, true);
+      if (to === undefined) continue;
+      this.#spill(rec, to);
+      moved = true;
+    }
+    if (!moved) return;
+    const left = this.#waiting.filter((r) => r.waitingPlacement);
+    this.#waiting.splice(0, this.#waiting.length, ...left);
+  }
+
+  /**
+   * Actor `rec`, waiting here for resources, is created on node `to` instead: its record and queued
+   * calls move to `RemoteActors` (which pins their arguments itself, so this record's pins go after).
+   */
+  #spill(rec: ActorRecord, to: string): void {
+    const ctx = this.#ctx;
+    const spec = rec.spec;
+    rec.waitingPlacement = false;
+    this.#actors.delete(spec.actorId);
+    this.#remote.create(spec, to, rec.creator, rec.restarts);
+    ctx.unpinArgs(spec.argRefs, spec.contained);
+    for (const call of rec.queue.splice(0)) {
+      this.#remote.submitCall(spec.actorId, call.spec, call.returnIds, call.attempt);
+      ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
     }
   }
 

@@ -22,8 +22,10 @@ import type { ActorSpec } from "./protocol.ts";
  * its creation. Hard node affinity goes to that node while it is alive; soft affinity falls back to
  * this node; `SPREAD` goes round-robin over the nodes whose totals fit, this one included; by
  * default an actor stays here while this node has its placement demand free now, else goes to the
- * best-fitting node with it free, else waits here when this node can ever fit it (`Placer.hybrid`,
- * as for tasks). Actors in a placement group or with refs nested in their arguments stay here.
+ * best-fitting node with it free (`Placer.bestFit`, as for tasks), else waits here, also when only
+ * another node's totals fit it (it is placed again when a node reports room: `respillable`). A
+ * `SPREAD` actor that finds no node with room now waits here too. Actors in a placement group or
+ * with refs nested in their arguments stay here.
  */
 export function actorTarget(
   ctx: NodeContext,
@@ -51,10 +53,34 @@ export function actorTarget(
     }
   }
   if (!forwardable || others.length === 0) return undefined;
-  // The same choices as for tasks (`place-task.ts`), sharing the spread cursor and what was sent.
+  // The same choices as for tasks (`place-task.ts`), sharing the spread cursor and what was sent,
+  // except that an actor no node has room for now waits here (even when this node can never fit
+  // it) rather than on a busy node: from here it goes to the first node that reports room
+  // (`ActorManager.respill`), as a pending actor in Ray's GCS does.
   const want = ResourceSet.of(placementDemand);
-  if (sched === "SPREAD") return placerOf(ctx).spread(want);
-  return placerOf(ctx).hybrid(want);
+  const placer = placerOf(ctx);
+  if (sched === "SPREAD") return placer.spread(want, true);
+  const resources = ctx.resources;
+  if (resources.isFeasible(want) && (want.isEmpty() || resources.fits(want))) return undefined;
+  return placer.bestFit(want, true);
+}
+
+/** Whether this node or another alive one could ever fit `demand` (by their totals). */
+export function feasibleInCluster(ctx: NodeContext, demand: Readonly<Record<string, number>>): boolean {
+  if (ctx.resources.isFeasible(demand)) return true;
+  const want = ResourceSet.of(demand);
+  return (ctx.cluster?.others() ?? []).some((n) => ResourceSet.of(n.total).covers(want));
+}
+
+/**
+ * Whether an actor waiting here for resources may be placed on another node: not pinned here with
+ * hard node affinity, not in a placement group, no refs nested in its arguments (see `actorTarget`).
+ */
+export function respillable(spec: ActorSpec, group: GroupPlacement | undefined): boolean {
+  if (group !== undefined || spec.contained.length > 0) return false;
+  const sched = spec.opts.scheduling as unknown;
+  if (typeof sched !== "object" || sched === null) return true;
+  return "nodeId" in sched && (sched as { soft?: boolean }).soft === true;
 }
 
 /**

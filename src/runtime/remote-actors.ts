@@ -80,9 +80,10 @@ export class RemoteActors {
 
   /**
    * Creates the actor on `nodeId` once its arguments are ready here. Its constructor arguments stay
-   * pinned here while it lives, so it can be re-created on another node.
+   * pinned here while it lives, so it can be re-created on another node. `restarts`: the restarts it
+   * had here already (an actor that waited here for resources and goes there instead).
    */
-  create(spec: ActorSpec, nodeId: string, creator: CallerId): void {
+  create(spec: ActorSpec, nodeId: string, creator: CallerId, restarts = 0): void {
     const rec: RemoteActor = {
       spec,
       nodeId,
@@ -91,7 +92,7 @@ export class RemoteActors {
       state: "PENDING",
       link: undefined,
       deps: 0,
-      restarts: 0,
+      restarts,
       death: undefined,
       queue: [],
       inflight: new Map(),
@@ -350,15 +351,18 @@ export class RemoteActors {
     void this.#start(rec);
   }
 
-  /** A call of one of these actors; its returns are expected here already (`returnIds`). */
-  submitCall(actorId: string, spec: ActorCallSpec, returnIds: readonly string[]): void {
+  /**
+   * A call of one of these actors; its returns are expected here already (`returnIds`). `attempt`:
+   * the times it was sent again already (a call moved here with its actor).
+   */
+  submitCall(actorId: string, spec: ActorCallSpec, returnIds: readonly string[], attempt = 0): void {
     const ctx = this.#ctx;
     const rec = this.#actors.get(actorId) as RemoteActor;
     const call: RemoteCall = {
       spec: spec.actorId === actorId ? spec : { ...spec, actorId },
       returnIds,
       deps: 0,
-      attempt: 0,
+      attempt,
       done: false,
       released: true,
     };

@@ -124,9 +124,10 @@ export class Placer {
 
   /**
    * The next node round-robin among the alive nodes whose totals cover `demand` (this node is
-   * undefined), the first from the cursor with `demand` free now, else the one at the cursor.
+   * undefined), the first from the cursor with `demand` free now, else the one at the cursor (with
+   * `freeOnly`, else this node: an actor waits here for a node to report room).
    */
-  spread(demand: ResourceSet): string | undefined {
+  spread(demand: ResourceSet, freeOnly = false): string | undefined {
     const ctx = this.#ctx;
     const self: Candidate = {
       nodeId: ctx.nodeId,
@@ -145,7 +146,10 @@ export class Placer {
         break;
       }
     }
-    if (pick === nodes[start]) this.#spreadNext = start + 1;
+    if (pick === nodes[start]) {
+      if (freeOnly && !ResourceSet.of(pick.available).covers(demand)) return undefined;
+      this.#spreadNext = start + 1;
+    }
     return pick.nodeId === ctx.nodeId ? undefined : this.sent(pick.nodeId, demand);
   }
 
