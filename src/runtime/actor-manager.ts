@@ -189,7 +189,13 @@ export class ActorManager {
         if (--rec.deps === 0) this.#place(rec);
       });
     }
-    if (group === undefined && !feasibleInCluster(this.#ctx, rec.placementDemand))
+    // (an actor that may move warns only when no node can fit it: it goes to one with room)
+    const demand = rec.placementDemand;
+    if (
+      group === undefined &&
+      !this.#ctx.resources.isFeasible(demand) &&
+      (!respillable(spec, group) || !feasibleInCluster(this.#ctx, demand))
+    )
       warnInfeasible(this.#ctx, this.#warned, spec);
     if (rec.deps === 0) this.#place(rec);
   }

@@ -153,7 +153,6 @@ function pinnedBy(ctx: NodeContext, spec: ActorSpec): string | undefined {
   if (typeof sched === "object" && sched !== null && "nodeId" in sched) {
     const { nodeId, soft } = sched as { nodeId: string; soft?: boolean };
     if (nodeId === ctx.nodeId && soft !== true) return "its hard node affinity names this node";
-    if (nodeId !== ctx.nodeId) return "its soft node affinity fell back to this node";
   }
   if (spec.contained.length > 0)
     return "an actor with refs nested in its arguments stays on the node that creates it";
