@@ -16,15 +16,22 @@ function randomHex(chars: number): string {
   return out.slice(0, chars);
 }
 
+/** Zero runs by length, so padding a counter makes no string of its own. */
+const ZEROS = Array.from({ length: 11 }, (_, n) => "0".repeat(n));
+
+/** The 8-char suffixes of the first return indices (made once: ids are minted on every submission). */
+const INDEX_SUFFIXES = Array.from({ length: 64 }, (_, i) => i.toString(16).padStart(8, "0"));
+
 /** A new task (or actor) id, unique across the cluster. */
 export function newTaskId(): string {
   counter++;
-  return prefix + counter.toString(16).padStart(10, "0");
+  const hex = counter.toString(16);
+  return prefix + (ZEROS[10 - hex.length] ?? "") + hex;
 }
 
 /** The id of return value `index` (1-based) of a task; index 0 is a `put` object. */
 export function objectIdFor(taskId: string, index: number): string {
-  return taskId + index.toString(16).padStart(8, "0");
+  return taskId + (INDEX_SUFFIXES[index] ?? index.toString(16).padStart(8, "0"));
 }
 
 /** A new id for a `put` object. */

@@ -65,6 +65,14 @@ export class WorkerLink extends RemoteNodeApi {
   flush(): void {
     this.#scheduled = false;
     this.#lastFlush = performance.now();
+    if (this.#out.length === 0) {
+      // The common lone message: the results block alone, written straight into its string form.
+      const s = this.#results.takeString("results");
+      if (s !== undefined) {
+        self.postMessage(s);
+        return;
+      }
+    }
     if (this.#results.length > 0) this.#out.push({ t: "results", cols: this.#results.take() });
     if (this.#out.length === 0) return;
     const batch = this.#out;

@@ -148,6 +148,15 @@ export class WorkerProc {
 
   flush(): void {
     this.#scheduled = false;
+    // The common lone message (a Bun Worker of this process; a worker-host process relays arrays
+    // only): the columnar block alone, written straight into its string form.
+    if (this.#out.length === 0 && this.state !== "DEAD" && this.envKey === undefined) {
+      const s = this.#block.takeString(this.#blockKind());
+      if (s !== undefined) {
+        this.worker.postMessage(s);
+        return;
+      }
+    }
     if (this.#block.length > 0) this.#out.push({ t: this.#blockKind(), cols: this.#block.take() });
     if (this.#out.length === 0 || this.state === "DEAD") return;
     const batch = this.#out;

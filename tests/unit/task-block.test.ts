@@ -42,6 +42,34 @@ describe("columnar batches as strings", () => {
     }
   });
 
+  test("a builder writes its items straight into the same string form, of any size", () => {
+    for (const size of [0, 5, 300, 10_000, 3 << 20]) {
+      const data = Uint8Array.from({ length: size }, (_, i) => (i * 7) & 255);
+      const make = () => {
+        const b = new BlockBuilder();
+        b.add(id(1), 2, data);
+        b.add(id(2), -1, Uint8Array.of(255, 0));
+        return b;
+      };
+      const direct = make();
+      const s = direct.takeString("calls");
+      expect(direct.length).toBe(0);
+      expect(s).toBe(packSmallBatch([{ t: "calls", cols: make().take() }]) as string);
+      const [m] = unpackBatch(s as string) as [{ t: string; cols: Columns }];
+      expect(m.t).toBe("calls");
+      expect(items(m.cols)).toEqual(items(make().take()));
+    }
+  });
+
+  test("a builder with no items or more than 16 makes no string and keeps its items", () => {
+    expect(new BlockBuilder().takeString("tasks")).toBeUndefined();
+    const big = new BlockBuilder();
+    for (let i = 0; i < 17; i++) big.add(id(i), i, Uint8Array.of(i));
+    expect(big.takeString("tasks")).toBeUndefined();
+    expect(big.length).toBe(17);
+    expect(items(big.take()).map(([taskId]) => taskId)).toEqual(Array.from({ length: 17 }, (_, i) => id(i)));
+  });
+
   test("batches that are not one small columnar message stay arrays", () => {
     const b = new BlockBuilder();
     b.add(id(1), 1, Uint8Array.of(1));
@@ -67,5 +95,10 @@ describe("columnar batches as strings", () => {
     const packed = packSmallBatch([{ t: "results", cols: b.take() }]) as string;
     expect(() => unpackBatch(packed.slice(0, -1))).toThrow(/lengths do not match/);
     expect(() => unpackBatch(`x${packed.slice(1)}`)).toThrow(/header/);
+    expect(() => unpackBatch(`r1,1;${packed.slice(packed.indexOf(";") + 1)}`)).toThrow(/header/);
+    expect(() => unpackBatch(`r1,1,9;${packed.slice(packed.indexOf(";") + 1)}`)).toThrow(
+      /lengths do not match/,
+    );
+    expect(() => unpackBatch("r")).toThrow(/header/);
   });
 });
