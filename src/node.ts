@@ -566,12 +566,24 @@ export class Node implements NodeApi, NodeContext {
     return this.#gc.rounds;
   }
 
-  /** One garbage-collection round across the workers, unless one is already under way. */
-  #collectSoon(): void {
-    if (this.#collecting) return;
+  #collectRetry: ReturnType<typeof setTimeout> | undefined;
+
+  /**
+   * One garbage-collection round across the workers, unless one is already under way. While a
+   * released large object still keeps its block afterwards (a collection can miss a view still on a
+   * worker's stack, or one the task's context held a moment longer), up to six more rounds follow
+   * with a doubling pause (0.1 s to 3.2 s); a view user code really keeps is then left alone.
+   */
+  #collectSoon(pauseMs = 100): void {
+    if (this.#collecting || this.#state === "STOPPED") return;
+    clearTimeout(this.#collectRetry);
+    this.#collectRetry = undefined;
     this.#collecting = true;
     void this.collectWorkers().finally(() => {
       this.#collecting = false;
+      if (this.#state === "STOPPED" || pauseMs > 3200 || !this.store.holdsReleasedLarge()) return;
+      this.#collectRetry = setTimeout(() => this.#collectSoon(pauseMs * 2), pauseMs);
+      this.#collectRetry.unref?.();
     });
   }
 
@@ -591,6 +603,7 @@ export class Node implements NodeApi, NodeContext {
   close(): void {
     if (this.#state === "STOPPED") return;
     this.#state = "STOPPED";
+    clearTimeout(this.#collectRetry);
     this.pool.close();
     this.tasks.closeAll();
     this.actors.closeAll();

@@ -80,6 +80,8 @@ export class ObjectStore {
   readonly #arena: ShmArena | undefined;
   #reclaim: ReclaimHook = () => {};
   #held: () => void = () => {};
+  /** Released large objects whose blocks were still held when released (see holdsReleasedLarge). */
+  readonly #heldLarge = new Map<string, Entry>();
   #hooks: ObjectHooks = NO_HOOKS;
   #inlineBytes = 0;
   /** Blocks pushed over HTTP waiting for their `putObject`, with the timer that frees them. */
@@ -208,13 +210,27 @@ export class ObjectStore {
     if (e.refs <= 0) this.#release(id, e);
     else {
       e.orphan = true;
-      this.#nudgeIfLarge(e);
+      this.#nudgeIfLarge(id, e);
     }
   }
 
-  #nudgeIfLarge(e: Entry): void {
+  #nudgeIfLarge(id: string, e: Entry): void {
     const p = e.value?.payload;
-    if (p !== undefined && p.t === 1 && p.size >= HELD_NUDGE_BYTES) this.#held();
+    if (p === undefined || p.t !== 1 || p.size < HELD_NUDGE_BYTES) return;
+    this.#heldLarge.set(id, e);
+    this.#held();
+  }
+
+  /**
+   * True while a released object of {@link HELD_NUDGE_BYTES} or more still keeps its block (a view
+   * or ref here not dropped yet): the node keeps asking its workers to collect, less and less often.
+   */
+  holdsReleasedLarge(): boolean {
+    for (const [id, e] of this.#heldLarge) {
+      const held = e.dead ? e.pins > 0 : e.orphan && e.refs > 0;
+      if (!held || this.#entries.get(id) !== e) this.#heldLarge.delete(id);
+    }
+    return this.#heldLarge.size > 0;
   }
 
   /** Ids of the objects this node holds a value of (ready here), for debugging and tests. */
@@ -426,6 +442,7 @@ export class ObjectStore {
     this.#pushed.clear();
     for (const e of this.#entries.values()) if (e.value !== undefined) this.#dropPayload(e.value.payload);
     this.#entries.clear();
+    this.#heldLarge.clear();
   }
 
   #release(id: string, e: Entry): void {
@@ -441,7 +458,7 @@ export class ObjectStore {
       if (e.value !== undefined) this.#dropPayload(e.value.payload);
     } else {
       // Views still read the block: the entry stays, dead, until the last unpin frees it.
-      this.#nudgeIfLarge(e);
+      this.#nudgeIfLarge(id, e);
     }
     if (contained !== undefined) for (const c of contained) this.removeRef(c);
   }
