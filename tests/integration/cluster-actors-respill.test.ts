@@ -4,11 +4,12 @@
  * (1 CPU) waits with three calls submitted to it; a node that joins with a free CPU takes Y, whose
  * calls run there in submission order, and whose name still finds it from another driver; X killed
  * while a node joins frees A, and Y starts on A or on the new node, exactly once. An actor waiting
- * for the head's own busy CPU moves to a node that joins the same way. On a head alone,
+ * for the head's own busy CPU moves to a node that joins the same way; actors pinned to the busy
+ * node or with refs nested in their arguments stay and start there once it frees. On a head alone,
  * an actor waiting for the head's CPU still starts there once it frees.
  */
 import { describe, expect, setDefaultTimeout, test } from "bun:test";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { reportOf, startCluster, type TestCluster } from "../cluster-harness.ts";
 
@@ -106,6 +107,27 @@ describe("actors waiting for resources", () => {
         { n: 6, node: ran[0] },
       ],
     });
+  });
+
+  test("actors pinned to the busy node or with nested refs stay there when a node joins, and start there once it frees", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const head = (await cluster.status()).nodes.find((n) => n.isHead)!.nodeId;
+    const driver = spawnDriver(cluster, "pinned", cluster.dir.path);
+    const [, xNode] = await driver.waitForOutput(/WAITING (\w+)/);
+    expect(xNode).toBe(head);
+    // B joins with a free CPU (its registration is what the head's node places waiting work on).
+    await cluster.addNode({ numCpus: 1 });
+    await cluster.waitForStatus((s) => s.nodes.filter((n) => n.state === "ALIVE").length === 2);
+    writeFileSync(join(cluster.dir.path, "go"), "");
+    expect(reportOf(await finished(driver))).toEqual({
+      x: head,
+      calls: [
+        { n: 1, node: head },
+        { n: 2, node: head },
+      ],
+    });
+    expect(built(cluster, "y")).toEqual([head]);
+    expect(built(cluster, "z")).toEqual([head]);
   });
 
   test("on a head alone, an actor waiting for the head's CPU starts there once the CPU frees", async () => {
