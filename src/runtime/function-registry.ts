@@ -149,6 +149,14 @@ function callSite(f: Frame): "top" | "nested" | "other" {
 }
 
 /**
+ * The function or class a descriptor names if it is registered in this thread already (what
+ * {@link resolve} would find first), without waiting a turn; undefined otherwise.
+ */
+export function resolvedNow(desc: FunctionDescriptor): unknown {
+  return registry.get(desc.id);
+}
+
+/**
  * Resolves a descriptor to the function or class in this thread: already registered, registered by
  * importing its module, or evaluated from source as a last resort.
  */

@@ -19,8 +19,20 @@ export function releaseAlive(): void {
   if (pending === 0) timer?.unref();
 }
 
-/** Wraps a promise so the process stays alive until it settles. */
+/**
+ * Wraps a promise so the process stays alive until it settles. One reaction, not `finally` (which
+ * settles its promise two more turns later, on every `get` of the driver).
+ */
 export function keptAlive<T>(p: Promise<T>): Promise<T> {
   holdAlive();
-  return p.finally(releaseAlive);
+  return p.then(
+    (v) => {
+      releaseAlive();
+      return v;
+    },
+    (e: unknown) => {
+      releaseAlive();
+      throw e;
+    },
+  );
 }

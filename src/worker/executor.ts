@@ -12,7 +12,7 @@ import {
   TaskError,
 } from "../errors.ts";
 import type { Core, TaskContext } from "../runtime/core.ts";
-import { explainReferenceError, resolve } from "../runtime/function-registry.ts";
+import { explainReferenceError, resolve, resolvedNow } from "../runtime/function-registry.ts";
 import { decodePayload, encodeValue } from "../runtime/payload.ts";
 import type {
   ActorCallDispatch,
@@ -174,9 +174,13 @@ export class Executor {
     const restore = applyEnv(d.env, d.gpuIds);
     let evaluated = false;
     try {
-      const loaded = await resolve(desc);
-      evaluated = loaded.evaluated;
-      const fn = loaded.target as (...a: unknown[]) => unknown;
+      // Registered already (every task after the first of its function): no turn to wait.
+      let fn = resolvedNow(desc) as ((...a: unknown[]) => unknown) | undefined;
+      if (fn === undefined) {
+        const loaded = await resolve(desc);
+        fn = loaded.target as (...a: unknown[]) => unknown;
+        evaluated = loaded.evaluated;
+      } else evaluated = desc.module === undefined;
       const args = this.#decodeArgs(d.args, d.argRefs, d.argValues);
       if (desc.generator) {
         await taskContext.run(ctx, () => this.#stream(d.taskId, fn(...args)));
@@ -189,7 +193,8 @@ export class Executor {
         this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
         return;
       }
-      await this.#reply(d.taskId, reg.name, reg.numReturns, result);
+      const replied = this.#reply(d.taskId, reg.name, reg.numReturns, result);
+      if (replied !== undefined) await replied;
     } catch (err) {
       this.#fail(d.taskId, reg.name, explainReferenceError(err, desc, evaluated), false);
     } finally {
@@ -235,8 +240,11 @@ export class Executor {
     return encodeValue(value, root, core.hooks, core.arena, core.alloc);
   }
 
-  /** Encodes the return value(s) and reports them; a bad return becomes the task's error. */
-  async #reply(taskId: string, name: string, numReturns: number, result: unknown): Promise<void> {
+  /**
+   * Encodes the return value(s) and reports them; a bad return becomes the task's error. Returns a
+   * promise only when it has to wait (the store was full and the node is asked to free memory).
+   */
+  #reply(taskId: string, name: string, numReturns: number, result: unknown): Promise<void> | undefined {
     let values: unknown[];
     if (numReturns === 1) values = [result];
     else if (Array.isArray(result) && result.length === numReturns) values = result;
@@ -260,15 +268,31 @@ export class Executor {
         this.#fail(taskId, name, err, true);
         return;
       }
-      // The store is full: have the node free what nothing references any more, then try once more.
-      await this.#link.reclaim();
-      try {
-        encoded = this.#encodeAll(values, numReturns);
-      } catch (again) {
-        this.#fail(taskId, name, again, true);
-        return;
-      }
+      return this.#replyAfterReclaim(taskId, name, numReturns, values);
     }
+    this.#post(taskId, encoded);
+  }
+
+  /** The store was full: have the node free what nothing references any more, then try once more. */
+  async #replyAfterReclaim(
+    taskId: string,
+    name: string,
+    numReturns: number,
+    values: unknown[],
+  ): Promise<void> {
+    await this.#link.reclaim();
+    let encoded: { payloads: Payload[]; contained: string[][] };
+    try {
+      encoded = this.#encodeAll(values, numReturns);
+    } catch (again) {
+      this.#fail(taskId, name, again, true);
+      return;
+    }
+    this.#post(taskId, encoded);
+  }
+
+  /** Reports encoded return values: a single inline one in the columnar batch, others as `done`. */
+  #post(taskId: string, encoded: { payloads: Payload[]; contained: string[][] }): void {
     const only = encoded.payloads[0];
     if (encoded.payloads.length === 1 && only?.t === 0 && encoded.contained[0]?.length === 0) {
       this.#link.postResult(taskId, only.bytes);
@@ -481,7 +505,8 @@ export class Executor {
         this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
         return;
       }
-      await this.#reply(d.taskId, d.name, d.numReturns, result);
+      const replied = this.#reply(d.taskId, d.name, d.numReturns, result);
+      if (replied !== undefined) await replied;
     } catch (err) {
       this.#fail(d.taskId, d.name, explainReferenceError(err, a.desc, a.evaluated), false);
     } finally {
@@ -528,12 +553,15 @@ function untilSettledOrCancelled(p: Promise<unknown>, ctx: TaskContext): Promise
 /** Tasks faster than this on average have their results batched. */
 const QUICK_TASK_MS = 0.05;
 
+const NOTHING_TO_UNDO = () => {};
+
 /** Applies a task's environment variables (and GPU ids); returns how to undo it. */
 function applyEnv(env: Readonly<Record<string, string>> | undefined, gpuIds: readonly number[]): () => void {
+  if (env === undefined && gpuIds.length === 0) return NOTHING_TO_UNDO;
   const set: Record<string, string> = { ...env };
   if (gpuIds.length > 0) set.CUDA_VISIBLE_DEVICES = gpuIds.join(",");
   const keys = Object.keys(set);
-  if (keys.length === 0) return () => {};
+  if (keys.length === 0) return NOTHING_TO_UNDO;
   const before = new Map<string, string | undefined>();
   for (const k of keys) {
     before.set(k, process.env[k]);
