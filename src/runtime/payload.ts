@@ -4,7 +4,14 @@
  * node gives zero-copy views whose block stays pinned for as long as the views are reachable.
  */
 import type { CodecHooks, Serialized } from "../serialize/codec.ts";
-import { deserialize, frameSize, readFrame, serialize, writeFrame } from "../serialize/codec.ts";
+import {
+  deserialize,
+  deserializeFrame,
+  frameSize,
+  readFrame,
+  serialize,
+  writeFrame,
+} from "../serialize/codec.ts";
 import type { ShmArena } from "../store/shm-arena.ts";
 import type { Payload } from "./protocol.ts";
 import { reclaimer } from "./reclaimer.ts";
@@ -48,7 +55,7 @@ export function decodePayload(
   arena: ShmArena | undefined,
   unpin: () => void,
 ): unknown {
-  if (p.t === 0) return deserialize(readFrame(p.bytes), hooks);
+  if (p.t === 0) return deserializeFrame(p.bytes, hooks);
   if (arena === undefined)
     throw new Error("Cannot read a shared-memory object: this process has no object store attached");
   const view = arena.view(p.off, p.size);

@@ -25,6 +25,7 @@
 import { SerializationError } from "../errors.ts";
 import { Decoder } from "./decoder.ts";
 import { Encoder, encodeFailed } from "./encoder.ts";
+import { readFrame, SMALL_FRAME_HEADER, smallFrameMetaEnd } from "./frame.ts";
 import { explainFailure, isStackOverflow } from "./locate.ts";
 import type { CodecHooks, Serialized } from "./types.ts";
 
@@ -55,6 +56,16 @@ export function serialize(value: unknown, root = "value", hooks?: CodecHooks): S
 /** Decodes what {@link serialize} produced; refs and actor handles are built through `hooks`. */
 export function deserialize(s: Serialized, hooks?: CodecHooks): unknown {
   return (decoder.busy ? new Decoder() : decoder).decode(s, hooks);
+}
+
+/**
+ * Decodes a whole frame (see `frame.ts`): `deserialize(readFrame(bytes))`, but a frame without
+ * out-of-band buffers, the usual small value, is read in place instead of through a view.
+ */
+export function deserializeFrame(bytes: Uint8Array, hooks?: CodecHooks): unknown {
+  const metaEnd = smallFrameMetaEnd(bytes);
+  if (metaEnd < 0) return deserialize(readFrame(bytes), hooks);
+  return (decoder.busy ? new Decoder() : decoder).decodeRange(bytes, SMALL_FRAME_HEADER, metaEnd, [], hooks);
 }
 
 function unexplained(root: string): SerializationError {

@@ -20,19 +20,39 @@ const keyCache = new Array<string | undefined>(KEY_SLOTS);
 export class Decoder {
   busy = false;
   #bytes: Uint8Array = emptyBytes;
+  /** Where the meta starts and ends in `#bytes` (a frame's meta is read in place, not as a view). */
+  #start = 0;
+  #end = 0;
   #pos = 0;
   #buffers: Uint8Array[] = [];
   #hooks: CodecHooks | undefined;
 
   decode(s: Serialized, hooks?: CodecHooks): unknown {
-    this.#bytes = s.meta;
-    this.#buffers = s.buffers;
-    this.#pos = 0;
+    return this.decodeRange(s.meta, 0, s.meta.length, s.buffers, hooks);
+  }
+
+  /**
+   * Decodes the meta at `bytes[start..end]` in place: a small typed array keeps its bytes inside its
+   * object in JSC, and a `subarray` view of it first moves them to a buffer of their own (a malloc
+   * and a copy per value read).
+   */
+  decodeRange(
+    bytes: Uint8Array,
+    start: number,
+    end: number,
+    buffers: Uint8Array[],
+    hooks: CodecHooks | undefined,
+  ): unknown {
+    this.#bytes = bytes;
+    this.#start = start;
+    this.#end = end;
+    this.#buffers = buffers;
+    this.#pos = start;
     this.#hooks = hooks;
     this.busy = true;
     try {
       const value = this.#value();
-      if (this.#pos !== s.meta.length) throw this.#malformed();
+      if (this.#pos !== end) throw this.#malformed();
       return value;
     } finally {
       this.busy = false;
@@ -44,7 +64,7 @@ export class Decoder {
 
   #malformed(): SerializationError {
     return new SerializationError(
-      `Cannot deserialize value: malformed data at byte ${this.#pos} of ${this.#bytes.length}; it was not written by this codec version`,
+      `Cannot deserialize value: malformed data at byte ${this.#pos - this.#start} of ${this.#end - this.#start}; it was not written by this codec version`,
     );
   }
 
@@ -65,7 +85,7 @@ export class Decoder {
   #f64(): number {
     const b = this.#bytes;
     const p = this.#pos;
-    if (p + 8 > b.length) throw this.#malformed();
+    if (p + 8 > this.#end) throw this.#malformed();
     for (let i = 0; i < 8; i++) scratchBytes[i] = b[p + i]!;
     this.#pos = p + 8;
     return scratch.getFloat64(0);
@@ -73,7 +93,7 @@ export class Decoder {
 
   #value(): unknown {
     const b = this.#bytes;
-    if (this.#pos >= b.length) throw this.#malformed();
+    if (this.#pos >= this.#end) throw this.#malformed();
     const h = b[this.#pos++]!;
     if (h < 0x80) return h;
     if (h >= 0xe0) return h - 0x100;
@@ -131,7 +151,7 @@ export class Decoder {
     const b = this.#bytes;
     const start = this.#pos;
     const end = start + n;
-    if (end > b.length) throw this.#malformed();
+    if (end > this.#end) throw this.#malformed();
     this.#pos = end;
     if (n < 24) {
       let s = "";
@@ -153,7 +173,7 @@ export class Decoder {
     const b = this.#bytes;
     const start = this.#pos;
     const end = start + n;
-    if (end > b.length) throw this.#malformed();
+    if (end > this.#end) throw this.#malformed();
     let hash = n;
     for (let i = start; i < end; i++) hash = (Math.imul(hash, 31) + b[i]!) | 0;
     const slot = hash & (KEY_SLOTS - 1);
@@ -204,7 +224,7 @@ export class Decoder {
     const type = this.#bytes[this.#pos++];
     const start = this.#pos;
     const end = start + len;
-    if (end > this.#bytes.length) throw this.#malformed();
+    if (end > this.#end) throw this.#malformed();
     let value: unknown;
     switch (type) {
       case Ext.undefined:

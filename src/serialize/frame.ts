@@ -59,8 +59,8 @@ export function writeFrame(s: Serialized, dest: Uint8Array): void {
   });
 }
 
-/** Reads a frame without copying: `meta` and every buffer are views of `bytes`. */
-export function readFrame(bytes: Uint8Array): Serialized {
+/** Where the meta of a frame without buffers ends (it starts at 16), or -1 for any other frame. */
+export function smallFrameMetaEnd(bytes: Uint8Array): number {
   if (
     bytes.length >= HEADER &&
     readU32(bytes, 0) === MAGIC &&
@@ -69,8 +69,18 @@ export function readFrame(bytes: Uint8Array): Serialized {
   ) {
     const metaEnd = HEADER + readU32(bytes, 8);
     if (metaEnd > bytes.length) throw truncated(bytes.length);
-    return { meta: bytes.subarray(HEADER, metaEnd), buffers: [] };
+    return metaEnd;
   }
+  return -1;
+}
+
+/** Bytes before the meta of a frame without buffers. */
+export const SMALL_FRAME_HEADER = HEADER;
+
+/** Reads a frame without copying: `meta` and every buffer are views of `bytes`. */
+export function readFrame(bytes: Uint8Array): Serialized {
+  const smallEnd = smallFrameMetaEnd(bytes);
+  if (smallEnd >= 0) return { meta: bytes.subarray(HEADER, smallEnd), buffers: [] };
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length < HEADER || view.getUint32(0, true) !== MAGIC) {
     throw new SerializationError(

@@ -23,6 +23,11 @@ export interface Columns {
   readonly tags: Int32Array;
   readonly data: Uint8Array;
   readonly offs: Uint32Array;
+  /**
+   * Each item's bytes as an array of its own instead of a view of `data` (which is then empty): how
+   * the string form is read back, since a view of a small typed array moves its bytes out first.
+   */
+  readonly parts?: readonly Uint8Array[];
 }
 
 /** Collects (id, tag, bytes) items and turns them into {@link Columns}. */
@@ -101,14 +106,17 @@ export class BlockBuilder {
   }
 }
 
-/** Calls `each` for every item of a batch (bytes are views into the batch buffer). */
+/** Calls `each` for every item of a batch (bytes are its own part, or views into the batch buffer). */
 export function forEachItem(cols: Columns, each: (id: string, tag: number, bytes: Uint8Array) => void): void {
   const n = cols.tags.length;
+  const parts = cols.parts;
   for (let i = 0; i < n; i++) {
     each(
       cols.ids.slice(i * ID_WIDTH, (i + 1) * ID_WIDTH),
       cols.tags[i] as number,
-      cols.data.subarray(cols.offs[i] as number, cols.offs[i + 1] as number),
+      parts !== undefined
+        ? (parts[i] as Uint8Array)
+        : cols.data.subarray(cols.offs[i] as number, cols.offs[i + 1] as number),
     );
   }
 }
@@ -245,19 +253,32 @@ export function unpackBatch<T>(data: T[] | string): T[] {
     throw new TypeError("A message batch string whose lengths do not match its header");
   }
   const ids = data.slice(idsStart, idsEnd);
-  return [{ t, cols: { ids, tags, data: latin1Bytes(data, idsEnd, size), offs } } as T];
+  const parts = new Array<Uint8Array>(n);
+  for (let i = 0; i < n; i++) {
+    const from = offs[i] as number;
+    const to = offs[i + 1] as number;
+    if (to < from) throw new TypeError("A message batch string whose lengths do not match its header");
+    parts[i] = latin1Bytes(data, idsEnd + from, to - from);
+  }
+  return [{ t, cols: { ids, tags, data: NO_BYTES, offs, parts } } as T];
 }
+
+const NO_BYTES = new Uint8Array(0);
 
 /** Strings up to this long are copied char by char: cheaper than going through a Buffer. */
 const SHORT_LATIN1 = 256;
 
 /**
- * The `size` chars of `s` from `start` on as bytes (each a Latin-1 char), in an ArrayBuffer of their
- * own: at offset 0 (a Buffer may be a slice of a shared pool), and views of it cost no copy.
+ * The `size` chars of `s` from `start` on as bytes (each a Latin-1 char), in an array of their own
+ * (a Buffer may be a slice of a shared pool).
  */
 function latin1Bytes(s: string, start: number, size: number): Uint8Array {
+  if (size <= SHORT_LATIN1) {
+    const bytes = new Uint8Array(size);
+    for (let i = 0; i < size; i++) bytes[i] = s.charCodeAt(start + i);
+    return bytes;
+  }
   const bytes = new Uint8Array(new ArrayBuffer(size));
-  if (size <= SHORT_LATIN1) for (let i = 0; i < size; i++) bytes[i] = s.charCodeAt(start + i);
-  else Buffer.from(bytes.buffer).write(s.slice(start), 0, size, "latin1");
+  Buffer.from(bytes.buffer).write(s.slice(start, start + size), 0, size, "latin1");
   return bytes;
 }

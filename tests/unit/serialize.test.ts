@@ -7,6 +7,7 @@ import {
   ACTOR_HANDLE_STATE,
   type CodecHooks,
   deserialize,
+  deserializeFrame,
   frameSize,
   OOB_THRESHOLD,
   readFrame,
@@ -362,6 +363,37 @@ describe("frames", () => {
     const back = deserialize(shifted) as Float64Array;
     expect(back[0]).toBe(3);
     expect(back.byteOffset % 8).toBe(0);
+  });
+
+  test("deserializeFrame reads small frames in place and others through readFrame, alike", () => {
+    const values: unknown[] = [
+      1,
+      "text",
+      { a: [1, undefined, new Map([[1, { d: new Date(5) }]])], s: "é".repeat(40), n: -1.5, b: 2n ** 70n },
+      new Uint8Array(10).fill(3),
+      { big: new Float64Array(OOB_THRESHOLD / 8).fill(2), tail: [true, null] },
+    ];
+    for (const value of values) {
+      const s = serialize(value);
+      const frame = new Uint8Array(frameSize(s));
+      writeFrame(s, frame);
+      expect(deserializeFrame(frame)).toEqual(deserialize(readFrame(frame)));
+      expect(deserializeFrame(frame)).toEqual(value);
+    }
+  });
+
+  test("deserializeFrame refuses a small frame whose meta is cut short or runs on", () => {
+    const s = serialize({ a: [1, 2, 3], b: "xyz" });
+    const frame = new Uint8Array(frameSize(s));
+    writeFrame(s, frame);
+    // The header claims one byte less of meta: the value runs past it.
+    const short = frame.slice();
+    short[8] = (short[8] as number) - 1;
+    expect(() => deserializeFrame(short)).toThrow(/malformed data at byte \d+ of \d+/);
+    // The header claims one byte more than the frame holds.
+    const long = frame.slice();
+    long[8] = (long[8] as number) + 1;
+    expect(() => deserializeFrame(long)).toThrow(/truncated/);
   });
 
   test("readFrame rejects bytes that are not a frame", () => {
