@@ -24,6 +24,8 @@ export class GcRounds {
     const id = ++this.#gcRound;
     const waiting = new Set<number>();
     for (const w of this.#pool.workers()) {
+      // (one still waiting to boot holds nothing, and would answer only once it booted)
+      if (!w.booted) continue;
       waiting.add(w.id);
       w.send({ t: "gc", id });
     }

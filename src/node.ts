@@ -37,6 +37,7 @@ import { ObjectDirectory } from "./store/object-directory.ts";
 import { ObjectStore, objectLostError } from "./store/object-store.ts";
 import { ShmArena } from "./store/shm-arena.ts";
 import { sweepStaleSegments } from "./store/stale-segments.ts";
+import { STARTUP_CONCURRENCY_ENV, startupConcurrency } from "./worker/boot-gate.ts";
 import { handleWorkerBatch } from "./worker/worker-messages.ts";
 import { WorkerPool } from "./worker/worker-pool.ts";
 import type { WorkerInit, WorkerProc } from "./worker/worker-proc.ts";
@@ -92,6 +93,8 @@ export class Node implements NodeApi, NodeContext {
   objects: ObjectDirectory | undefined = undefined;
 
   constructor(head: Head, config: NodeConfig) {
+    // First: a bad value fails the node with a clear error before it creates anything.
+    const startup = startupConcurrency(process.env[STARTUP_CONCURRENCY_ENV]);
     this.#head = head;
     this.#config = config;
     if (config.objectStoreMemory > 0) sweepStaleSegments();
@@ -126,6 +129,7 @@ export class Node implements NodeApi, NodeContext {
         init: (callerId) => this.#workerInit(callerId),
       },
       Math.max(1, Math.ceil(config.resources.CPU ?? 1)),
+      startup,
     );
     this.#entries = new EntryScripts(config.entryScript, this.pool);
     this.#gc = new GcRounds(this.pool);

@@ -2,6 +2,7 @@
 import "../runtime/driver-start.ts";
 import { installRaytsModule } from "../loader/rayts-module.ts";
 import { startDriverAsync } from "../runtime/context.ts";
+import { STARTUP_CONCURRENCY_ENV, startupConcurrency } from "../worker/boot-gate.ts";
 import { prewarmWorkers } from "../worker/warm-workers.ts";
 import { setEntryScript } from "./entry-script.ts";
 import { failScript, installScriptLifecycle } from "./script-lifecycle.ts";
@@ -14,8 +15,9 @@ import { failScript, installScriptLifecycle } from "./script-lifecycle.ts";
 export async function runScript(path: string, args: string[]): Promise<void> {
   installRaytsModule();
   const address = process.env.RAYTS_ADDRESS || undefined;
-  // Boot two workers while the script loads; the embedded node adopts them if the script uses rayts.
-  if (address === undefined) prewarmWorkers(2);
+  // Boot two workers while the script loads; the embedded node adopts them if the script uses rayts
+  // (never more than the node boots at once; a bad limit is reported when the node starts).
+  if (address === undefined) prewarmWorkers(Math.min(2, prewarmLimit()));
   setEntryScript(path);
   // Connecting is asynchronous: done before the script runs, so scripts that never call init work.
   if (address !== undefined) {
@@ -34,5 +36,14 @@ export async function runScript(path: string, args: string[]): Promise<void> {
     await import(path);
   } catch (error) {
     failScript(error);
+  }
+}
+
+/** How many Workers the node will boot at once (none when the variable is bad: the node reports it). */
+function prewarmLimit(): number {
+  try {
+    return startupConcurrency(process.env[STARTUP_CONCURRENCY_ENV]);
+  } catch {
+    return 0;
   }
 }

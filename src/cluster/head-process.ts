@@ -83,6 +83,7 @@ async function serve(flags: ClusterFlags, session: Session, detached: boolean): 
   node.serveObjectsAt(service.address, token, (line) => log.write(line));
   const drivers = new DriverService(node, (line) => log.write(line));
   service.serveObjects(node);
+  service.serveWorkers(node.pool);
   service.serveDrivers((hello, peer) => drivers.accept(hello, peer));
   const tokenFile = writeToken(session, token);
   writeHeadRecord(session, {

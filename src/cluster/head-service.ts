@@ -20,6 +20,7 @@ import { type ObjectSource, objectRoutes } from "../transport/object-routes.ts";
 import type { Peer } from "../transport/peer.ts";
 import { InvalidMessageError } from "../transport/transport-errors.ts";
 import { startTransportServer, type TransportServer } from "../transport/transport-server.ts";
+import { type WorkerSource, workerRoutes } from "../transport/worker-routes.ts";
 import * as check from "./_validate.ts";
 import type { ClusterStatus, NodeReport, RegisterReply, RegisterRequest } from "./cluster-protocol.ts";
 import { dashboardHtml } from "./dashboard.ts";
@@ -58,6 +59,7 @@ export class HeadService {
   #driverHello: ((hello: Message, peer: Peer) => unknown) | undefined;
   #state: HeadState = "RUNNING";
   #objects: ObjectSource | undefined;
+  #workers: WorkerSource | undefined;
   #groups: (() => readonly PlacementGroupInfo[]) | undefined;
 
   private constructor(options: HeadServiceOptions) {
@@ -87,6 +89,7 @@ export class HeadService {
           app.get(path, (c) => c.html(dashboardHtml(this.status()), 200, { "cache-control": "no-store" }));
         }
         objectRoutes(app, () => this.#objects);
+        workerRoutes(app, () => this.#workers);
         packageRoutes(app, options.log);
       },
     });
@@ -120,6 +123,11 @@ export class HeadService {
   /** Serves the head's own node's objects on `/objects/:id` (the node starts after the port binds). */
   serveObjects(node: ObjectSource): void {
     this.#objects = node;
+  }
+
+  /** Serves the head's own node's Worker boot counters on `/workers`. */
+  serveWorkers(pool: WorkerSource): void {
+    this.#workers = pool;
   }
 
   serveDrivers(hello: (hello: Message, peer: Peer) => unknown): void {

@@ -11,6 +11,7 @@ import { checkToken } from "../transport/client-peer.ts";
 import { routeMessages } from "../transport/message-router.ts";
 import { objectRoutes } from "../transport/object-routes.ts";
 import { startTransportServer, type TransportServer } from "../transport/transport-server.ts";
+import { workerRoutes } from "../transport/worker-routes.ts";
 import type { ClusterFlags } from "./cluster-flags.ts";
 import { DETACHED_SESSION_ENV, launchDetached, reportToLauncher } from "./detach.ts";
 import { resolveToken } from "./discovery.ts";
@@ -94,6 +95,7 @@ async function serve(
       routes: (app) => {
         app.get("/api/hello", (c) => c.json({ role: "node", nodeId: node.nodeId, version: VERSION_LINE }));
         objectRoutes(app, () => node);
+        workerRoutes(app, () => node.pool);
         packageRoutes(app, (line) => log.write(line));
       },
     });

@@ -88,6 +88,8 @@ function start(init: WorkerInit): void {
   }
   for (const [root, dir] of init.moduleRoots ?? []) addModuleRoot(root, dir);
   for (const path of init.entryScripts ?? []) installEntryFilter(path);
+  // Booted: the node's boot gate frees this worker's slot (see boot-gate.ts).
+  link.post({ t: "ready" });
 }
 
 self.onmessage = (event: MessageEvent) => {

@@ -73,6 +73,9 @@ function onMessage(node: Node, w: WorkerProc, m: FromWorker): void {
     case "rpc":
       reply(node, w, m.id as number, m.m as string, m.a as unknown[]);
       return;
+    case "ready":
+      // Booted (the pool's boot gate listens for it itself).
+      return;
     default:
       throw new Error(`Unknown message from worker ${w.id}: ${String(m.t)}`);
   }

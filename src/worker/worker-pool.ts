@@ -5,9 +5,15 @@
  * Workers of the default environment are Bun Workers of this process. Work with a runtime
  * environment that changes the process (`workingDir`, `packages`) gets workers in worker-host
  * processes (`HostWorker`), pooled per environment key and all reaped once idle.
+ *
+ * Bun Workers boot through a `BootGate`: at most `RAYTS_MAX_STARTUP_CONCURRENCY` (default: the
+ * CPUs, at least 2) at once, the rest in FIFO order as boots finish; a worker handed out before it
+ * booted takes its messages all the same (they wait in its `WorkerProc`). Worker-host processes are
+ * not paced: building their environment may take minutes, which would hold the slots.
  */
 import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import { envKey } from "../runtime-env/env-key.ts";
+import { BootGate, type BootStats } from "./boot-gate.ts";
 import { HostWorker } from "./host-worker.ts";
 import { type FromWorker, type WorkerInit, WorkerProc } from "./worker-proc.ts";
 
@@ -32,10 +38,18 @@ export class WorkerPool {
   #nextId = 1;
   #reaper: ReturnType<typeof setInterval> | undefined;
   #closed = false;
+  readonly #gate: BootGate;
 
-  constructor(hooks: PoolHooks, keepIdle: number) {
+  /** At most `startupConcurrency` Bun Workers boot at once (see `BootGate`). */
+  constructor(hooks: PoolHooks, keepIdle: number, startupConcurrency: number) {
     this.#hooks = hooks;
     this.#keepIdle = keepIdle;
+    this.#gate = new BootGate(startupConcurrency);
+  }
+
+  /** Debug counters of Worker boots (see `BootStats`). */
+  get boots(): BootStats {
+    return this.#gate.stats;
   }
 
   get(id: number): WorkerProc | undefined {
@@ -83,6 +97,7 @@ export class WorkerPool {
       for (const w of idle.splice(0)) {
         if (key === DEFAULT) ended++;
         this.#all.delete(w.id);
+        this.#gate.leave(w);
         w.terminate();
       }
     }
@@ -113,6 +128,7 @@ export class WorkerPool {
   /** Forgets a worker that exited or was terminated. */
   remove(w: WorkerProc): void {
     this.#all.delete(w.id);
+    this.#gate.leave(w);
     const key = w.envKey ?? DEFAULT;
     const idle = this.#idle.get(key);
     if (idle === undefined) return;
@@ -129,6 +145,7 @@ export class WorkerPool {
   close(): void {
     this.#closed = true;
     if (this.#reaper !== undefined) clearInterval(this.#reaper);
+    this.#gate.clear();
     for (const w of this.#all.values()) w.terminate();
     this.#all.clear();
     this.#idle.clear();
@@ -159,6 +176,7 @@ export class WorkerPool {
     this.#all.set(id, w);
     w.send(this.#hooks.init(id));
     w.state = "IDLE";
+    if (host === undefined) this.#gate.admit(w);
     return w;
   }
 

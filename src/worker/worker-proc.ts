@@ -3,11 +3,13 @@
  * one turn of the event loop goes out in a single `postMessage`), its lifecycle, and the work it
  * holds. Batching is what makes small tasks cheap: a structured clone of 100 specs costs little more
  * than one.
+ *
+ * A Bun Worker of this process is booted by the pool's `BootGate` (at most so many at once): until
+ * then the proc has no Worker and every message queues here, sent in one batch once it boots.
  */
 import type { CompiledRuntimeEnv } from "../options/runtime-env.ts";
 import type { Allocation } from "../scheduler/node-resources.ts";
 import { BlockBuilder, packSmallBatch, unpackBatch } from "./task-block.ts";
-import { takeWorker } from "./warm-workers.ts";
 
 /** Tasks already sent to a worker beyond which new ones wait one event-loop turn to batch up. */
 const DEFER_WHEN_QUEUED = 64;
@@ -48,7 +50,8 @@ export interface WorkerInit {
 
 export class WorkerProc {
   readonly id: number;
-  readonly worker: Worker;
+  /** The Worker (or `HostWorker`); undefined while it waits to boot (see `BootGate`). */
+  worker: Worker | undefined;
   state: WorkerState = "STARTING";
   /** Tasks sent and not finished, in the order the worker runs them. */
   readonly inflight: string[] = [];
@@ -73,14 +76,17 @@ export class WorkerProc {
   readonly knownFns = new Map<string, number>();
   #out: ToWorker[] = [];
   readonly #block = new BlockBuilder();
+  /** A flush is queued, or the proc has no Worker yet (so nothing schedules one until `boot`). */
   #scheduled = false;
+  readonly #onMessages: (w: WorkerProc, batch: FromWorker[]) => void;
+  readonly #onExit: (w: WorkerProc, code: number, error: string | undefined) => void;
 
   /** Key of the runtime environment the worker runs in (see `envKey`); undefined: this process. */
   readonly envKey: string | undefined;
 
   /**
-   * `worker` defaults to a Bun Worker of this process; a `HostWorker` (same surface) runs it in a
-   * worker-host process for a runtime environment `envKey`.
+   * `worker` is a `HostWorker` (same surface) running it in a worker-host process for a runtime
+   * environment `envKey`, started already; without one the proc waits for {@link boot}.
    */
   constructor(
     id: number,
@@ -90,13 +96,38 @@ export class WorkerProc {
     envKey?: string,
   ) {
     this.id = id;
-    this.worker = worker ?? takeWorker();
     this.envKey = envKey;
+    this.#onMessages = onMessages;
+    this.#onExit = onExit;
+    this.worker = undefined;
+    this.#scheduled = true;
+    if (worker !== undefined) this.boot(worker);
+  }
+
+  /** Whether it has its Worker (false while it waits for a boot slot). */
+  get booted(): boolean {
+    return this.worker !== undefined;
+  }
+
+  /**
+   * Gives the proc its Worker: messages queued so far go out, and `onReady` runs once at the
+   * Worker's first message (it posts `ready` when it has run the init message).
+   */
+  boot(worker: Worker, onReady?: () => void): void {
+    this.worker = worker;
     let error: string | undefined;
-    this.worker.addEventListener("message", (e: MessageEvent) =>
+    if (onReady !== undefined) {
+      const ready = () => {
+        worker.removeEventListener("message", ready);
+        onReady();
+      };
+      worker.addEventListener("message", ready);
+    }
+    const onMessages = this.#onMessages;
+    worker.addEventListener("message", (e: MessageEvent) =>
       onMessages(this, unpackBatch(e.data as FromWorker[] | string)),
     );
-    this.worker.addEventListener("error", (e: Event) => {
+    worker.addEventListener("error", (e: Event) => {
       const ev = e as ErrorEvent;
       // Bun's message may carry a preview of the source after the first line: keep the first.
       const text =
@@ -105,14 +136,24 @@ export class WorkerProc {
           : ev.message || String(ev.error ?? "unknown error");
       error = text.split("\n")[0] ?? text;
     });
-    this.worker.addEventListener("close", (e: Event) => {
+    worker.addEventListener("close", (e: Event) => {
       const code = (e as CloseEvent).code ?? 0;
       if (this.state === "DEAD") return;
       this.state = "DEAD";
-      onExit(this, code, error);
+      this.#onExit(this, code, error);
     });
     // Workers never keep the process alive on their own: pending gets do (see keep-alive.ts).
-    this.worker.unref();
+    worker.unref();
+    this.#scheduled = false;
+    if (this.#out.length > 0 || this.#block.length > 0) this.#schedule();
+  }
+
+  /** No Worker could be started for this proc: it ends as a worker that exited at once. */
+  failBoot(error: string): void {
+    if (this.state === "DEAD") return;
+    this.state = "DEAD";
+    this.#out = [];
+    this.#onExit(this, 1, error);
   }
 
   /** Queues a message; all messages queued in this turn go out together, in order. */
@@ -153,7 +194,7 @@ export class WorkerProc {
     if (this.#out.length === 0 && this.state !== "DEAD" && this.envKey === undefined) {
       const s = this.#block.takeString(this.#blockKind());
       if (s !== undefined) {
-        this.worker.postMessage(s);
+        (this.worker as Worker).postMessage(s);
         return;
       }
     }
@@ -162,7 +203,7 @@ export class WorkerProc {
     const batch = this.#out;
     this.#out = [];
     // A worker-host process relays arrays only; a Bun Worker of this process takes the string form.
-    this.worker.postMessage((this.envKey === undefined && packSmallBatch(batch)) || batch);
+    (this.worker as Worker).postMessage((this.envKey === undefined && packSmallBatch(batch)) || batch);
   }
 
   /** Stops the worker at once (force cancel, kill, shutdown). */
@@ -170,6 +211,7 @@ export class WorkerProc {
     if (this.state === "DEAD") return;
     this.state = "DEAD";
     this.#out = [];
-    this.worker.terminate();
+    // (a proc still waiting to boot has no Worker: the pool drops it from the queue)
+    this.worker?.terminate();
   }
 }
