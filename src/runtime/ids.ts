@@ -29,9 +29,22 @@ export function newTaskId(): string {
   return prefix + (ZEROS[10 - hex.length] ?? "") + hex;
 }
 
+/**
+ * The last id made, handed out again for the same task and index: the driver's runtime and its node
+ * each name a task's return object on submission, and one string then serves both (its hash computed
+ * once, the node's and the runtime's maps compare it by identity).
+ */
+let lastTask = "";
+let lastIndex = -1;
+let lastId = "";
+
 /** The id of return value `index` (1-based) of a task; index 0 is a `put` object. */
 export function objectIdFor(taskId: string, index: number): string {
-  return taskId + (INDEX_SUFFIXES[index] ?? index.toString(16).padStart(8, "0"));
+  if (index === lastIndex && taskId === lastTask) return lastId;
+  lastTask = taskId;
+  lastIndex = index;
+  lastId = taskId + (INDEX_SUFFIXES[index] ?? index.toString(16).padStart(8, "0"));
+  return lastId;
 }
 
 /** A new id for a `put` object. */

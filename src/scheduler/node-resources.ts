@@ -241,7 +241,12 @@ export class NodeResources {
 
   /** True when `demand` fits the node's totals at all, i.e. it could run here once the node is idle. */
   isFeasible(demand: Demand): boolean {
-    return this.missingResources(demand).length === 0;
+    // Checked on every task submission: the same test as `missingResources`, without its list.
+    const set = asSet(demand);
+    for (let k = 0; k < set.indices.length; k++) {
+      if (!((this.#total[set.indices[k] as number] ?? 0) >= (set.units[k] as number))) return false;
+    }
+    return true;
   }
 
   /** Names of the resources whose totals are smaller than `demand` asks (empty when feasible). */

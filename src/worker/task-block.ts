@@ -205,9 +205,12 @@ export function packSmallBatch(batch: readonly unknown[]): string | undefined {
   return w.toString("latin1", 0, pos + data.byteLength);
 }
 
-/** Reads the decimal number (optionally negative) at `pos` of `s`; returns it and moves `at.pos`. */
-function readInt(s: string, at: { pos: number }): number {
-  let p = at.pos;
+/** Where {@link readInt} and {@link expectChar} read the header being unpacked (one thread, no reentry). */
+let cursor = 0;
+
+/** Reads the decimal number (optionally negative) at `cursor` in `s`, moving `cursor` past it. */
+function readInt(s: string): number {
+  let p = cursor;
   const negative = s.charCodeAt(p) === MINUS;
   if (negative) p++;
   const first = p;
@@ -219,14 +222,14 @@ function readInt(s: string, at: { pos: number }): number {
     p++;
   }
   if (p === first) throw new TypeError("A message batch string without its header");
-  at.pos = p;
+  cursor = p;
   return negative ? -v : v;
 }
 
-/** Skips the separator `code` at `at.pos`; a header without it is damaged. */
-function expectChar(s: string, at: { pos: number }, code: number): void {
-  if (s.charCodeAt(at.pos) !== code) throw new TypeError("A message batch string without its header");
-  at.pos++;
+/** Skips the separator `code` at `cursor`; a header without it is damaged. */
+function expectChar(s: string, code: number): void {
+  if (s.charCodeAt(cursor) !== code) throw new TypeError("A message batch string without its header");
+  cursor++;
 }
 
 /** The batch a string from {@link packSmallBatch} stands for; any other value is returned as is. */
@@ -234,19 +237,19 @@ export function unpackBatch<T>(data: T[] | string): T[] {
   if (typeof data !== "string") return data;
   const t = CODE_KIND[data.charCodeAt(0)];
   if (t === undefined) throw new TypeError("A message batch string without its header");
-  const at = { pos: 1 };
-  const n = readInt(data, at);
+  cursor = 1;
+  const n = readInt(data);
   if (n < 0 || n > STRING_BATCH_MAX_ITEMS) throw new TypeError("A message batch string without its header");
   const tags = new Int32Array(n);
   const offs = new Uint32Array(n + 1);
   for (let i = 0; i < n; i++) {
-    expectChar(data, at, COMMA);
-    tags[i] = readInt(data, at);
-    expectChar(data, at, COMMA);
-    offs[i + 1] = readInt(data, at);
+    expectChar(data, COMMA);
+    tags[i] = readInt(data);
+    expectChar(data, COMMA);
+    offs[i + 1] = readInt(data);
   }
-  expectChar(data, at, SEMI);
-  const idsStart = at.pos;
+  expectChar(data, SEMI);
+  const idsStart = cursor;
   const idsEnd = idsStart + n * ID_WIDTH;
   const size = data.length - idsEnd;
   if (size < 0 || size !== offs[n]) {
