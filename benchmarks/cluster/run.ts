@@ -6,6 +6,8 @@
  *
  *   bun run bench:cluster [--quick] [--only cross-node,transfer,broadcast,many-actors,many-tasks,placement-groups]
  *
+ * `RAYTS_MAX_STARTUP_CONCURRENCY`, when set, is passed on to the head and the nodes.
+ *
  * All processes share this machine's cores: the figures are for a cluster squeezed onto one box, not
  * for nodes that each have their own CPUs.
  */
@@ -23,6 +25,12 @@ const MiB = 1024 * 1024;
 const quick = process.argv.includes("--quick");
 const onlyArg = process.argv.indexOf("--only");
 const only = onlyArg === -1 ? undefined : new Set((process.argv[onlyArg + 1] ?? "").split(","));
+/** Settings of this environment passed on to the head and the nodes (to compare runs under them). */
+const PASSED_ENV: Record<string, string> = Object.fromEntries(
+  ["RAYTS_MAX_STARTUP_CONCURRENCY"].flatMap((k) =>
+    process.env[k] === undefined ? [] : [[k, process.env[k]]],
+  ),
+);
 
 interface NodeSpec {
   cpus: number;
@@ -58,7 +66,12 @@ class BenchCluster implements AsyncDisposable {
             "--object-store-memory",
             String(spec.headStoreBytes),
           ],
-          { env: this.sandbox.env(spec.headEnv), stdin: "ignore", stdout: "pipe", stderr: "pipe" },
+          {
+            env: this.sandbox.env({ ...PASSED_ENV, ...spec.headEnv }),
+            stdin: "ignore",
+            stdout: "pipe",
+            stderr: "pipe",
+          },
         ),
       ),
     );
@@ -67,19 +80,22 @@ class BenchCluster implements AsyncDisposable {
     this.token = (await head.waitForOutput(/Token:\s+(\S+)/))[1] as string;
     this.nodes = await Promise.all(
       spec.nodes.map(async (node) => {
-        const proc = this.sandbox.spawn([
-          "node",
-          "--join",
-          this.address,
-          "--token",
-          this.token,
-          "--port",
-          "0",
-          "--num-cpus",
-          String(node.cpus),
-          "--object-store-memory",
-          String(node.storeBytes),
-        ]);
+        const proc = this.sandbox.spawn(
+          [
+            "node",
+            "--join",
+            this.address,
+            "--token",
+            this.token,
+            "--port",
+            "0",
+            "--num-cpus",
+            String(node.cpus),
+            "--object-store-memory",
+            String(node.storeBytes),
+          ],
+          { env: PASSED_ENV },
+        );
         await proc.waitForOutput(/Started rayts node (\w+) at (\S+),/);
         return proc;
       }),
@@ -326,6 +342,7 @@ writeFileSync(
       buildStale: isBuildStale(ROOT),
       machine: { cpus: cpus().length, model: cpus()[0]?.model, memBytes: totalmem(), loadavg: loadavg() },
       loadBefore,
+      env: PASSED_ENV,
       results,
     },
     null,
