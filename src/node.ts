@@ -128,8 +128,7 @@ export class Node implements NodeApi, NodeContext {
         onExit: (w, code, err) => this.#onWorkerExit(w, code, err),
         init: (callerId) => this.#workerInit(callerId),
       },
-      Math.max(1, Math.ceil(config.resources.CPU ?? 1)),
-      startup,
+      { keepIdle: Math.max(1, Math.ceil(config.resources.CPU ?? 1)), startupConcurrency: startup },
     );
     this.#entries = new EntryScripts(config.entryScript, this.pool);
     this.#gc = new GcRounds(this.pool);

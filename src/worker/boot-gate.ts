@@ -11,7 +11,7 @@
  * actors asked for after it, so it cannot starve; and tasks rarely need a new worker at all (idle
  * task workers are reused). Messages for a waiting worker queue in its `WorkerProc` until it boots.
  * A worker that goes away while waiting (a killed actor) leaves the queue without booting; one that
- * exits or is terminated while booting frees its slot.
+ * exits, fails (an error before it is ready) or is terminated while booting frees its slot.
  *
  * @example
  * const gate = new BootGate(startupConcurrency(process.env.RAYTS_MAX_STARTUP_CONCURRENCY));
@@ -61,14 +61,17 @@ export interface BootStats {
 
 export class BootGate {
   readonly limit: number;
+  readonly #start: () => Worker;
   readonly #booting = new Set<WorkerProc>();
   /** Insertion-ordered: the first is the oldest. */
   readonly #waiting = new Set<WorkerProc>();
   #maxBooting = 0;
   #started = 0;
 
-  constructor(limit: number) {
+  /** `start` makes a Worker (default: a pre-started one or a new one of the worker entry). */
+  constructor(limit: number, start: () => Worker = takeWorker) {
     this.limit = limit;
+    this.#start = start;
   }
 
   get stats(): BootStats {
@@ -105,7 +108,7 @@ export class BootGate {
     if (this.#booting.size > this.#maxBooting) this.#maxBooting = this.#booting.size;
     let worker: Worker;
     try {
-      worker = takeWorker();
+      worker = this.#start();
     } catch (err) {
       // No thread could be made (resources exhausted): the worker fails as one that exited at once.
       this.#booting.delete(w);

@@ -29,6 +29,15 @@ export interface PoolHooks {
   init(callerId: number): WorkerInit;
 }
 
+export interface PoolOptions {
+  /** Idle workers of the default environment kept beyond 10 s idle. */
+  readonly keepIdle: number;
+  /** At most so many Bun Workers boot at once (see `BootGate`). */
+  readonly startupConcurrency: number;
+  /** Makes a Bun Worker (default: one of the worker entry; tests give Workers of their own). */
+  readonly startWorker?: () => Worker;
+}
+
 export class WorkerPool {
   readonly #hooks: PoolHooks;
   readonly #all = new Map<number, WorkerProc>();
@@ -40,11 +49,10 @@ export class WorkerPool {
   #closed = false;
   readonly #gate: BootGate;
 
-  /** At most `startupConcurrency` Bun Workers boot at once (see `BootGate`). */
-  constructor(hooks: PoolHooks, keepIdle: number, startupConcurrency: number) {
+  constructor(hooks: PoolHooks, options: PoolOptions) {
     this.#hooks = hooks;
-    this.#keepIdle = keepIdle;
-    this.#gate = new BootGate(startupConcurrency);
+    this.#keepIdle = options.keepIdle;
+    this.#gate = new BootGate(options.startupConcurrency, options.startWorker);
   }
 
   /** Debug counters of Worker boots (see `BootStats`). */

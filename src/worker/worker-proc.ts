@@ -110,18 +110,21 @@ export class WorkerProc {
   }
 
   /**
-   * Gives the proc its Worker: messages queued so far go out, and `onReady` runs once at the
-   * Worker's first message (it posts `ready` when it has run the init message).
+   * Gives the proc its Worker: messages queued so far go out, and `booted` runs once, at the
+   * Worker's first message (it posts `ready` when it has run the init message) or at its first
+   * error, whichever comes first (a Worker that fails to boot does not hold a boot slot).
    */
-  boot(worker: Worker, onReady?: () => void): void {
+  boot(worker: Worker, booted?: () => void): void {
     this.worker = worker;
     let error: string | undefined;
-    if (onReady !== undefined) {
-      const ready = () => {
-        worker.removeEventListener("message", ready);
-        onReady();
+    if (booted !== undefined) {
+      const settle = () => {
+        worker.removeEventListener("message", settle);
+        worker.removeEventListener("error", settle);
+        booted();
       };
-      worker.addEventListener("message", ready);
+      worker.addEventListener("message", settle);
+      worker.addEventListener("error", settle);
     }
     const onMessages = this.#onMessages;
     worker.addEventListener("message", (e: MessageEvent) =>

@@ -1,7 +1,7 @@
 /**
  * The boot gate with real Bun Workers: a pool that may boot 3 at once hands out 20 workers at once;
  * they get their Workers in the order they were asked for, never more than 3 booting at a time, and
- * a worker dropped while it waits never starts one. The limit's parsing: whole numbers of at least 1,
+ * a worker dropped while it waits never starts one; a Worker that fails to boot frees its slot. The limit's parsing: whole numbers of at least 1,
  * anything else a RaytsError naming the variable and what to set.
  */
 import { afterEach, describe, expect, setDefaultTimeout, test } from "bun:test";
@@ -12,6 +12,8 @@ import type { WorkerProc } from "../../src/worker/worker-proc.ts";
 
 setDefaultTimeout(120_000);
 
+const FAILING_WORKER = new URL("../fixtures/worker-boot-fails.ts", import.meta.url).href;
+
 let pool: WorkerPool | undefined;
 
 afterEach(() => {
@@ -19,11 +21,15 @@ afterEach(() => {
   pool = undefined;
 });
 
-function newPool(limit: number): WorkerPool {
+function newPool(
+  limit: number,
+  startWorker?: () => Worker,
+  onExit: (w: WorkerProc) => void = () => {},
+): WorkerPool {
   return new WorkerPool(
     {
       onMessages: () => {},
-      onExit: () => {},
+      onExit,
       init: (callerId) => ({
         t: "init",
         callerId,
@@ -37,8 +43,7 @@ function newPool(limit: number): WorkerPool {
         argv: [],
       }),
     },
-    1,
-    limit,
+    { keepIdle: 1, startupConcurrency: limit, ...(startWorker === undefined ? {} : { startWorker }) },
   );
 }
 
@@ -86,6 +91,28 @@ describe("boot gate", () => {
     );
     expect(procs[5]?.booted).toBe(false);
     expect(p.boots).toMatchObject({ booting: 0, waiting: 0, maxBooting: 2, started: 7 });
+  });
+
+  test("a Worker that fails to boot frees its slot: the workers after it still boot", async () => {
+    // Every other Worker throws while it loads (a real Worker of a fixture that throws at the top).
+    let n = 0;
+    const start = () =>
+      n++ % 2 === 0
+        ? new Worker(FAILING_WORKER)
+        : new Worker(new URL("../../src/worker/worker-entry.ts", import.meta.url).href);
+    const exited = new Set<WorkerProc>();
+    pool = newPool(2, start, (w) => exited.add(w));
+    const p = pool;
+    const procs: WorkerProc[] = Array.from({ length: 8 }, () => p.take());
+    const failing = procs.filter((_, i) => i % 2 === 0);
+    const good = procs.filter((_, i) => i % 2 === 1);
+    await until(
+      () => p.boots.booting === 0 && p.boots.waiting === 0 && failing.every((w) => exited.has(w)),
+      () => expect(p.boots.booting).toBeLessThanOrEqual(2),
+    );
+    expect(good.every((w) => w.booted && w.state !== "DEAD")).toBe(true);
+    expect(failing.every((w) => w.state === "DEAD")).toBe(true);
+    expect(p.boots).toMatchObject({ booting: 0, waiting: 0, started: 8 });
   });
 });
 
