@@ -2,7 +2,7 @@
  * The cluster benchmarks: each starts a real head and nodes as `dist/rayts` processes on this
  * machine (loopback, port 0, a temp directory of its own), runs `job.ts` as a driver connected to the
  * head, reads the peak RSS (`VmHWM`) of the head and every node, and tears everything down. Prints a
- * table and writes the figures to `benchmarks/results/cluster-<date>.json`.
+ * table and writes the figures to `benchmarks/results/cluster-<date>-<HHMM UTC>.json`.
  *
  *   bun run bench:cluster [--quick] [--only cross-node,transfer,broadcast,many-actors,many-tasks,placement-groups]
  *
@@ -370,7 +370,9 @@ const fwidth = Math.max(...rows.map((r) => r.figure.length));
 for (const r of rows) console.log(`${r.name.padEnd(width)}  ${r.figure.padStart(fwidth)}  ${r.detail}`);
 
 const commit = Bun.spawnSync(["git", "rev-parse", "--short", "HEAD"], { cwd: ROOT }).stdout.toString().trim();
-const date = new Date().toISOString().slice(0, 10);
+// Date and UTC time (to the minute) in the name: a later run never overwrites a recorded one.
+const stamp = new Date().toISOString();
+const date = `${stamp.slice(0, 10)}-${stamp.slice(11, 13)}${stamp.slice(14, 16)}`;
 const file = join(ROOT, "benchmarks", "results", `cluster-${date}${quick ? "-quick" : ""}.json`);
 mkdirSync(join(ROOT, "benchmarks", "results"), { recursive: true });
 writeFileSync(
