@@ -14,6 +14,35 @@ export class GcRounds {
     this.#pool = pool;
   }
 
+  #collecting = false;
+  #retry: ReturnType<typeof setTimeout> | undefined;
+  #closed = false;
+
+  /**
+   * One round, unless one is already under way. While `stillHeld()` (a released large object
+   * still keeps its block afterwards: a collection can miss a view still on a worker's stack, or
+   * one the task's context held a moment longer), up to six more rounds follow with a doubling
+   * pause (0.1 s to 3.2 s); a view user code really keeps is then left alone.
+   */
+  collectSoon(stillHeld: () => boolean, pauseMs = 100): void {
+    if (this.#collecting || this.#closed) return;
+    clearTimeout(this.#retry);
+    this.#retry = undefined;
+    this.#collecting = true;
+    void this.collect().finally(() => {
+      this.#collecting = false;
+      if (this.#closed || pauseMs > 3200 || !stillHeld()) return;
+      this.#retry = setTimeout(() => this.collectSoon(stillHeld, pauseMs * 2), pauseMs);
+      this.#retry.unref?.();
+    });
+  }
+
+  /** Stops the retries of {@link collectSoon} (the node is stopping). */
+  close(): void {
+    this.#closed = true;
+    clearTimeout(this.#retry);
+  }
+
   /** How many rounds were started (debug counters, tests). */
   get rounds(): number {
     return this.#gcRound;

@@ -6,6 +6,7 @@
  */
 import type { ObjectLostError } from "./errors.ts";
 import type { Head } from "./head.ts";
+import { clusterNodes, clusterResources } from "./node-cluster-info.ts";
 import { EntryScripts } from "./node-entry-scripts.ts";
 import { GcRounds } from "./node-gc.ts";
 import { type LogRelay, relayLog, warn } from "./node-log-relay.ts";
@@ -103,7 +104,6 @@ export class Node implements NodeApi, NodeContext {
         ? ShmArena.create(`/rayts_${process.pid}_${randomId(8)}`, config.objectStoreMemory)
         : undefined;
     this.store = new ObjectStore(this.#arena);
-    this.store.heldHook = () => this.#collectSoon();
     this.resources = new NodeResources(config.resources, config.gpuIds);
     this.streams = new StreamTable(this.store);
     this.tasks = new TaskManager(this);
@@ -132,6 +132,7 @@ export class Node implements NodeApi, NodeContext {
     );
     this.#entries = new EntryScripts(config.entryScript, this.pool);
     this.#gc = new GcRounds(this.pool);
+    this.store.heldHook = () => this.#gc.collectSoon(() => this.store.holdsReleasedLarge());
     head.registerNode(this.info());
     this.pool.prestart(Math.min(2, Math.max(1, Math.ceil(config.resources.CPU ?? 1))));
   }
@@ -453,33 +454,15 @@ export class Node implements NodeApi, NodeContext {
 
   /** This node and, on the head's node, the other alive nodes with their last reported resources. */
   async nodes(): Promise<NodeInfo[]> {
-    this.#head.registerNode(this.info());
-    const others = this.cluster?.others() ?? [];
-    const known = new Set(others.map((n) => n.nodeId));
-    return [
-      ...this.#head.nodes().filter((n) => !known.has(n.nodeId)),
-      ...others.map((n) => ({
-        nodeId: n.nodeId,
-        address: n.address,
-        alive: true,
-        resources: n.total,
-        labels: {},
-      })),
-    ];
+    return clusterNodes(this.#head, this.info(), this.cluster);
   }
 
   async clusterResources(): Promise<Record<string, number>> {
-    return sumResources(
-      this.resources.total(),
-      this.cluster?.others().map((n) => n.total),
-    );
+    return clusterResources(this.resources, this.cluster, "total");
   }
 
   async availableResources(): Promise<Record<string, number>> {
-    return sumResources(
-      this.resources.available(),
-      this.cluster?.others().map((n) => n.available),
-    );
+    return clusterResources(this.resources, this.cluster, "available");
   }
 
   // ---- workers -------------------------------------------------------------------------------
@@ -562,32 +545,9 @@ export class Node implements NodeApi, NodeContext {
     return this.#gc.collect();
   }
 
-  #collecting = false;
-
   /** Garbage-collection rounds started so far (`GET /objects` shows it). */
   get gcRounds(): number {
     return this.#gc.rounds;
-  }
-
-  #collectRetry: ReturnType<typeof setTimeout> | undefined;
-
-  /**
-   * One garbage-collection round across the workers, unless one is already under way. While a
-   * released large object still keeps its block afterwards (a collection can miss a view still on a
-   * worker's stack, or one the task's context held a moment longer), up to six more rounds follow
-   * with a doubling pause (0.1 s to 3.2 s); a view user code really keeps is then left alone.
-   */
-  #collectSoon(pauseMs = 100): void {
-    if (this.#collecting || this.#state === "STOPPED") return;
-    clearTimeout(this.#collectRetry);
-    this.#collectRetry = undefined;
-    this.#collecting = true;
-    void this.collectWorkers().finally(() => {
-      this.#collecting = false;
-      if (this.#state === "STOPPED" || pauseMs > 3200 || !this.store.holdsReleasedLarge()) return;
-      this.#collectRetry = setTimeout(() => this.#collectSoon(pauseMs * 2), pauseMs);
-      this.#collectRetry.unref?.();
-    });
   }
 
   /** A worker answered a garbage-collection round (see collectWorkers). */
@@ -606,7 +566,7 @@ export class Node implements NodeApi, NodeContext {
   close(): void {
     if (this.#state === "STOPPED") return;
     this.#state = "STOPPED";
-    clearTimeout(this.#collectRetry);
+    this.#gc.close();
     this.pool.close();
     this.tasks.closeAll();
     this.actors.closeAll();
@@ -617,14 +577,4 @@ export class Node implements NodeApi, NodeContext {
       this.#arena.close();
     }
   }
-}
-
-/** `own` plus every record of `more`, resource by resource. */
-function sumResources(
-  own: Readonly<Record<string, number>>,
-  more: ReadonlyArray<Readonly<Record<string, number>>> | undefined,
-): Record<string, number> {
-  const out: Record<string, number> = { ...own };
-  for (const r of more ?? []) for (const [k, v] of Object.entries(r)) out[k] = (out[k] ?? 0) + v;
-  return out;
 }
