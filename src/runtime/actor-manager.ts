@@ -3,20 +3,19 @@
  * crash (`maxRestarts`, `maxTaskRetries`), `kill`, and names per namespace through the head. Calls of
  * generator methods stream their values through the node's stream table, as generator tasks do.
  * On the head's node, an actor that belongs on another node is created there and its calls are
- * passed on (`remote-actors.ts`).
+ * passed on (`remote-actors.ts`). Actors waiting for room wait in `actor-waiting.ts` (which sends
+ * them on to nodes with room), those waiting for their placement group in `actor-group-waits.ts`.
  */
 import { ActorDiedError, RaytsError } from "../errors.ts";
 import type { Head } from "../head.ts";
-import { type GroupPlacement, groupDemand } from "../placement/pg-demand.ts";
-import { WAIT_FOR_GROUP } from "../placement/pg-manager.ts";
+import { groupDemand } from "../placement/pg-demand.ts";
 import { needsHost } from "../runtime-env/env-key.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
-import { placerOf } from "../scheduler/place-task.ts";
-import { ResourceSet } from "../scheduler/resource-set.ts";
 import type { WorkerProc } from "../worker/worker-proc.ts";
 import { callResult, cancelActorCall, pumpCalls, sealCall } from "./actor-calls.ts";
 import { ActorDeaths } from "./actor-deaths.ts";
-import { ActorNames, type NameHolder, type PendingClaim } from "./actor-names.ts";
+import { GroupWaits } from "./actor-group-waits.ts";
+import { ActorNames, type NameHolder, type NameHost } from "./actor-names.ts";
 import {
   type ActorRecord,
   type ActorState,
@@ -24,14 +23,9 @@ import {
   expectReturns,
   newRecord,
 } from "./actor-record.ts";
+import { WaitingActors } from "./actor-waiting.ts";
 import type { CallerId } from "./node-api.ts";
-import {
-  actorPlacement,
-  feasibleInCluster,
-  type Placement,
-  respillable,
-  warnInfeasible,
-} from "./place-actor.ts";
+import { actorPlacement, type Placement } from "./place-actor.ts";
 import type { ActorCallSpec, ActorHandleState, ActorSpec, Payload, TaskResult } from "./protocol.ts";
 import type { AdoptedCall } from "./remote-actor-record.ts";
 import { RemoteActors } from "./remote-actors.ts";
@@ -39,19 +33,17 @@ import { RemoteActors } from "./remote-actors.ts";
 export class ActorManager {
   readonly #ctx: NodeContext;
   readonly #actors = new Map<string, ActorRecord>();
-  readonly #waiting: ActorRecord[] = [];
-  readonly #warned = new Set<string>();
   readonly #remote: RemoteActors;
+  readonly #waiting: WaitingActors;
   readonly #deaths: ActorDeaths;
   readonly #names: ActorNames;
-  /** Actors waiting for their placement group to be placed: their calls and a `kill` wait here. */
-  readonly #groupWaits = new Map<string, PendingClaim>();
+  readonly #groupWaits: GroupWaits;
 
   /** `headNode`: the head's node id, on the other nodes of a running cluster (names live there). */
   constructor(ctx: NodeContext, head: Head, headNode: () => string | undefined = () => undefined) {
     this.#ctx = ctx;
     this.#deaths = new ActorDeaths(ctx);
-    this.#names = new ActorNames(ctx, head, headNode, {
+    const host: NameHost = {
       build: (caller, spec) => this.#build(caller, spec, actorPlacement(this.#ctx, spec)),
       failCreation: (spec, err) => this.failCreation(spec, err),
       submit: (caller, spec, returnIds) => this.#submit(caller, spec, returnIds),
@@ -61,13 +53,19 @@ export class ActorManager {
         if (rec === undefined) return this.#remote.aliveSpec(actorId);
         return rec.state === "DEAD" ? undefined : rec.spec;
       },
-    });
+    };
+    this.#names = new ActorNames(ctx, head, headNode, host);
+    this.#groupWaits = new GroupWaits(ctx, this.#names, host);
     this.#remote = new RemoteActors(ctx, {
       dead: (spec, death) => {
         this.#names.release(spec);
         this.#deaths.wake(spec.actorId, death);
       },
       adopt: (spec, creator, restarts, calls) => this.#adopt(spec, creator, restarts, calls),
+    });
+    this.#waiting = new WaitingActors(ctx, this.#remote, {
+      place: (rec) => this.#place(rec),
+      moved: (actorId) => this.#actors.delete(actorId),
     });
   }
 
@@ -113,32 +111,6 @@ export class ActorManager {
     this.#build(caller, spec, placed);
   }
 
-  /**
-   * An actor in a group whose bundle is not placed yet (on a cluster, it may go to another node):
-   * its calls and a `kill` wait, as for a name being claimed, until the group is placed (then it is
-   * created where its bundle is) or removed (then it dies). False when there is nothing to wait for.
-   */
-  #waitForGroup(caller: CallerId, spec: ActorSpec, group: GroupPlacement): boolean {
-    const groups = this.#ctx.placementGroups;
-    if (groups.workTarget(group, spec.opts.placementDemand) !== WAIT_FOR_GROUP) return false;
-    const pending: PendingClaim = { calls: [], kill: undefined };
-    this.#groupWaits.set(spec.actorId, pending);
-    groups.whenPlaced(group.pgId, (placed) => {
-      this.#groupWaits.delete(spec.actorId);
-      try {
-        if (!placed)
-          throw new RaytsError(`its placement group ${group.pgId} was removed before it was placed`);
-        this.#build(caller, spec, actorPlacement(this.#ctx, spec));
-      } catch (e) {
-        this.#names.release(spec);
-        this.failCreation(spec, e instanceof Error ? e : new Error(String(e)));
-      }
-      for (const [c, call, returnIds] of pending.calls) this.#submit(c, call, returnIds);
-      if (pending.kill !== undefined) this.kill(spec.actorId, pending.kill);
-    });
-    return true;
-  }
-
   /** Claims a name in this process's `Head` for an actor recorded on another node (its `home`). */
   claimFor(
     namespace: string,
@@ -157,7 +129,7 @@ export class ActorManager {
   /** Creates the actor (its name claimed already): on another node, or here once placed. */
   #build(caller: CallerId, spec: ActorSpec, placed: Placement): void {
     const { placementDemand, group, target } = placed;
-    if (group !== undefined && target === undefined && this.#waitForGroup(caller, spec, group)) return;
+    if (group !== undefined && target === undefined && this.#groupWaits.wait(caller, spec, group)) return;
     if (target !== undefined) {
       this.#remote.create(spec, target, caller);
       return;
@@ -189,14 +161,7 @@ export class ActorManager {
         if (--rec.deps === 0) this.#place(rec);
       });
     }
-    // (an actor that may move warns only when no node can fit it: it goes to one with room)
-    const demand = rec.placementDemand;
-    if (
-      group === undefined &&
-      !this.#ctx.resources.isFeasible(demand) &&
-      (!respillable(spec, group) || !feasibleInCluster(this.#ctx, demand))
-    )
-      warnInfeasible(this.#ctx, this.#warned, spec);
+    this.#waiting.warnIfInfeasible(rec, group);
     if (rec.deps === 0) this.#place(rec);
   }
 
@@ -211,10 +176,7 @@ export class ActorManager {
     }
     const alloc = this.#ctx.resources.tryAcquire(rec.placementDemand);
     if (alloc === undefined) {
-      if (!rec.waitingPlacement) {
-        rec.waitingPlacement = true;
-        this.#waiting.push(rec);
-      }
+      this.#waiting.add(rec);
       return;
     }
     rec.waitingPlacement = false;
@@ -256,57 +218,12 @@ export class ActorManager {
 
   /** Resources were freed: place actors that were waiting for room, in creation order. */
   placeWaiting(): void {
-    if (this.#waiting.length === 0) return;
-    const waiting = this.#waiting.splice(0);
-    for (const rec of waiting) {
-      rec.waitingPlacement = false;
-      if (rec.state === "PENDING" || rec.state === "RESTARTING") this.#place(rec);
-    }
+    this.#waiting.placeAll();
   }
 
-  /**
-   * Another node reported (or joined): actors waiting here for resources this node has not free go,
-   * oldest first, to the best-fitting nodes with their placement demand free now (the placer's
-   * debits keep one report from taking more than that node has), the way a new actor spills
-   * (`RemoteActors.create`): the record moves there with its queued calls, this node stays its
-   * home. Actors pinned here with hard node affinity, in a placement group, or with refs nested in
-   * their arguments stay (see `respillable`).
-   */
+  /** Another node reported (or joined): waiting actors go to nodes with room now, if any. */
   respill(): void {
-    const ctx = this.#ctx;
-    if (this.#waiting.length === 0 || ctx.cluster === undefined) return;
-    const placer = placerOf(ctx);
-    let moved = false;
-    for (const rec of this.#waiting) {
-      if (!rec.waitingPlacement || (rec.state !== "PENDING" && rec.state !== "RESTARTING")) continue;
-      if (!respillable(rec.spec, rec.group)) continue;
-      const want = ResourceSet.of(rec.placementDemand);
-      if (ctx.resources.isFeasible(want) && ctx.resources.fits(want)) continue;
-      const to = placer.bestFit(want, true);
-      if (to === undefined) continue;
-      this.#spill(rec, to);
-      moved = true;
-    }
-    if (!moved) return;
-    const left = this.#waiting.filter((r) => r.waitingPlacement);
-    this.#waiting.splice(0, this.#waiting.length, ...left);
-  }
-
-  /**
-   * Actor `rec`, waiting here for resources, is created on node `to` instead: its record and queued
-   * calls move to `RemoteActors` (which pins their arguments itself, so this record's pins go after).
-   */
-  #spill(rec: ActorRecord, to: string): void {
-    const ctx = this.#ctx;
-    const spec = rec.spec;
-    rec.waitingPlacement = false;
-    this.#actors.delete(spec.actorId);
-    this.#remote.create(spec, to, rec.creator, rec.restarts);
-    ctx.unpinArgs(spec.argRefs, spec.contained);
-    for (const call of rec.queue.splice(0)) {
-      this.#remote.submitCall(spec.actorId, call.spec, call.returnIds, call.attempt);
-      ctx.unpinArgs(call.spec.argRefs, call.spec.contained);
-    }
+    this.#waiting.respill();
   }
 
   /** The actor's constructor finished. */
@@ -344,7 +261,7 @@ export class ActorManager {
 
   #submit(caller: CallerId, spec: ActorCallSpec, returnIds: readonly string[]): void {
     const actorId = this.resolveId(spec.actorId);
-    const claim = this.#names.pending(actorId) ?? this.#groupWaits.get(actorId);
+    const claim = this.#names.pending(actorId) ?? this.#groupWaits.pending(actorId);
     if (claim !== undefined) {
       claim.calls.push([caller, spec, returnIds]);
       return;
@@ -610,7 +527,7 @@ export class ActorManager {
 
   kill(actorId: string, noRestart: boolean, home?: string): void {
     const id = this.resolveId(actorId);
-    const claim = this.#names.pending(id) ?? this.#groupWaits.get(id);
+    const claim = this.#names.pending(id) ?? this.#groupWaits.pending(id);
     if (claim !== undefined) {
       claim.kill = noRestart;
       return;
