@@ -1,16 +1,11 @@
 /**
  * What runs inside a Worker thread: tasks one at a time in arrival order (the node pipelines them),
  * or one actor with up to `maxConcurrency` calls in flight. Results go back as payloads: small ones
- * inline, large ones written straight into the node's shm store from this thread.
+ * inline, large ones written straight into the node's shm store from this thread (`task-reply.ts`
+ * encodes and reports return values and errors).
  */
 import { AsyncLocalStorage } from "node:async_hooks";
-import {
-  ActorDiedError,
-  ObjectStoreFullError,
-  RaytsError,
-  SerializationError,
-  TaskError,
-} from "../errors.ts";
+import { ActorDiedError, RaytsError } from "../errors.ts";
 import type { Core, TaskContext } from "../runtime/core.ts";
 import { explainReferenceError, resolve, resolvedNow } from "../runtime/function-registry.ts";
 import { decodePayload, encodeValue } from "../runtime/payload.ts";
@@ -22,8 +17,8 @@ import type {
   Payload,
   TaskDispatch,
 } from "../runtime/protocol.ts";
-import { serialize } from "../serialize/codec.ts";
 import { type Columns, forEachItem } from "./task-block.ts";
+import { describe, errorPayload, fail, reply } from "./task-reply.ts";
 import type { WorkerLink } from "./worker-link.ts";
 
 /** The context of the task or call the current async flow belongs to. */
@@ -151,7 +146,9 @@ export class Executor {
   async #runTask(d: TaskDispatch): Promise<void> {
     const reg = this.#fns.get(d.fn);
     if (reg === undefined) {
-      this.#fail(
+      fail(
+        this.#core,
+        this.#link,
         d.taskId,
         "task",
         new RaytsError(`Function ${d.fn} of task ${d.taskId} never reached this worker`),
@@ -193,10 +190,10 @@ export class Executor {
         this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
         return;
       }
-      const replied = this.#reply(d.taskId, reg.name, reg.numReturns, result);
+      const replied = reply(this.#core, this.#link, d.taskId, reg.name, reg.numReturns, result);
       if (replied !== undefined) await replied;
     } catch (err) {
-      this.#fail(d.taskId, reg.name, explainReferenceError(err, desc, evaluated), false);
+      fail(this.#core, this.#link, d.taskId, reg.name, explainReferenceError(err, desc, evaluated), false);
     } finally {
       restore();
     }
@@ -209,11 +206,12 @@ export class Executor {
         `A streaming call returned no generator: got ${describe(it)}; define the method as a generator function`,
       );
     let index = 0;
+    const core = this.#core;
     const ctx = taskContext.getStore();
     for await (const value of it as AsyncIterable<unknown>) {
       if (ctx?.cancelled) break;
       index++;
-      const { payload, contained } = this.#encode(value, "yielded value");
+      const { payload, contained } = encodeValue(value, "yielded value", core.hooks, core.arena, core.alloc);
       this.#link.post({ t: "item", taskId, index, payload, contained, err: false });
       // Send it now: a sync generator computes its next value without yielding to the event loop.
       this.#link.flush();
@@ -233,120 +231,6 @@ export class Executor {
       list[pos] = core.decode(id, values[k] as { payload: Payload; err: boolean });
     }
     return list;
-  }
-
-  #encode(value: unknown, root: string): { payload: Payload; contained: string[] } {
-    const core = this.#core;
-    return encodeValue(value, root, core.hooks, core.arena, core.alloc);
-  }
-
-  /**
-   * Encodes the return value(s) and reports them; a bad return becomes the task's error. Returns a
-   * promise only when it has to wait (the store was full and the node is asked to free memory).
-   */
-  #reply(taskId: string, name: string, numReturns: number, result: unknown): Promise<void> | undefined {
-    let values: unknown[];
-    if (numReturns === 1) values = [result];
-    else if (Array.isArray(result) && result.length === numReturns) values = result;
-    else {
-      const got = Array.isArray(result) ? `an array of ${result.length}` : describe(result);
-      this.#fail(
-        taskId,
-        name,
-        new TypeError(
-          `${name} declared numReturns: ${numReturns} but returned ${got}; return an array of exactly ${numReturns} values`,
-        ),
-        true,
-      );
-      return;
-    }
-    let encoded: { payloads: Payload[]; contained: string[][] };
-    try {
-      encoded = this.#encodeAll(values, numReturns);
-    } catch (err) {
-      if (!(err instanceof ObjectStoreFullError)) {
-        this.#fail(taskId, name, err, true);
-        return;
-      }
-      return this.#replyAfterReclaim(taskId, name, numReturns, values);
-    }
-    this.#post(taskId, encoded);
-  }
-
-  /** The store was full: have the node free what nothing references any more, then try once more. */
-  async #replyAfterReclaim(
-    taskId: string,
-    name: string,
-    numReturns: number,
-    values: unknown[],
-  ): Promise<void> {
-    await this.#link.reclaim();
-    let encoded: { payloads: Payload[]; contained: string[][] };
-    try {
-      encoded = this.#encodeAll(values, numReturns);
-    } catch (again) {
-      this.#fail(taskId, name, again, true);
-      return;
-    }
-    this.#post(taskId, encoded);
-  }
-
-  /** Reports encoded return values: a single inline one in the columnar batch, others as `done`. */
-  #post(taskId: string, encoded: { payloads: Payload[]; contained: string[][] }): void {
-    const only = encoded.payloads[0];
-    if (encoded.payloads.length === 1 && only?.t === 0 && encoded.contained[0]?.length === 0) {
-      this.#link.postResult(taskId, only.bytes);
-      return;
-    }
-    this.#link.post({ t: "done", taskId, values: encoded.payloads, contained: encoded.contained });
-  }
-
-  #encodeAll(values: unknown[], numReturns: number): { payloads: Payload[]; contained: string[][] } {
-    const payloads: Payload[] = [];
-    const contained: string[][] = [];
-    try {
-      for (let i = 0; i < values.length; i++) {
-        const e = this.#encode(values[i], numReturns === 1 ? "return value" : `return value[${i}]`);
-        payloads.push(e.payload);
-        contained.push(e.contained);
-      }
-    } catch (err) {
-      for (const p of payloads) if (p.t === 1) this.#core.arena?.free(p.off);
-      throw err;
-    }
-    return { payloads, contained };
-  }
-
-  /** Reports a failure as a TaskError whose cause is what was thrown. */
-  #fail(taskId: string, name: string, err: unknown, fatal: boolean): void {
-    const where = `${name}() (pid=${process.pid}, node=${this.#core.api.nodeId.slice(0, 8)})`;
-    // A thrown non-Error (a string, an object) stays the cause as it was thrown, when it serializes.
-    const isError = err instanceof Error;
-    const cause: unknown = isError || serializable(err) ? err : String(err);
-    const what = isError ? `${err.name}: ${err.message}` : `threw ${describe(err)}`;
-    const error = new TaskError(`${where}: ${what}`, { cause });
-    // The remote stack is the useful one: the runtime's own frames would only point into rayts.
-    error.stack = `${error.name}: ${error.message}\n${isError ? remoteFrames(err) : ""}`;
-    const runtime = fatal || err instanceof SerializationError || err instanceof ObjectStoreFullError;
-    this.#link.post({
-      t: "done",
-      taskId,
-      values: [this.#errorPayload(error)],
-      contained: [],
-      errorName: isError ? err.name : typeof err,
-      fatal: runtime,
-    });
-  }
-
-  #errorPayload(err: Error): Payload {
-    try {
-      return encodeValue(err, "error", this.#core.hooks, undefined, () => -1).payload;
-    } catch {
-      // The error itself does not serialize (a function in a property): send its text.
-      const plain = new TaskError(err.message);
-      plain.stack = err.stack;
-      return encodeValue(plain, "error", this.#core.hooks, undefined, () => -1).payload;
-    }
   }
 
   // ---- actors --------------------------------------------------------------------------------
@@ -394,7 +278,7 @@ export class Executor {
         `Actor ${d.cls.name} died: its constructor threw ${c.name}: ${c.message}`,
         { cause: c },
       );
-      this.#link.post({ t: "actorFailed", actorId: d.actorId, error: this.#errorPayload(error) });
+      this.#link.post({ t: "actorFailed", actorId: d.actorId, error: errorPayload(this.#core, error) });
     }
   }
 
@@ -505,10 +389,10 @@ export class Executor {
         this.#link.post({ t: "done", taskId: d.taskId, values: [], contained: [] });
         return;
       }
-      const replied = this.#reply(d.taskId, d.name, d.numReturns, result);
+      const replied = reply(this.#core, this.#link, d.taskId, d.name, d.numReturns, result);
       if (replied !== undefined) await replied;
     } catch (err) {
-      this.#fail(d.taskId, d.name, explainReferenceError(err, a.desc, a.evaluated), false);
+      fail(this.#core, this.#link, d.taskId, d.name, explainReferenceError(err, a.desc, a.evaluated), false);
     } finally {
       this.#inflightCalls.delete(d.taskId);
     }
@@ -578,31 +462,4 @@ function applyEnv(env: Readonly<Record<string, string>> | undefined, gpuIds: rea
 function isIterable(v: unknown): v is Iterable<unknown> | AsyncIterable<unknown> {
   if (typeof v !== "object" || v === null) return false;
   return Symbol.asyncIterator in v || Symbol.iterator in v;
-}
-
-/** Whether a thrown value can travel as it is. */
-function serializable(v: unknown): boolean {
-  try {
-    serialize(v, "thrown value");
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function describe(v: unknown): string {
-  if (v === null) return "null";
-  if (v === undefined) return "undefined";
-  if (typeof v === "string") return `a string: ${JSON.stringify(v.length > 200 ? `${v.slice(0, 200)}…` : v)}`;
-  return typeof v === "object"
-    ? `an object (${(v as object).constructor?.name ?? "Object"})`
-    : `a ${typeof v}`;
-}
-
-/** The stack frames of an error, without its message line. */
-function remoteFrames(err: Error): string {
-  const stack = err.stack ?? "";
-  const lines = stack.split("\n");
-  const first = lines.findIndex((l) => /^\s+at /.test(l));
-  return first < 0 ? "" : lines.slice(first).join("\n");
 }
