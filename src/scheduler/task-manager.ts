@@ -9,8 +9,9 @@
  * On a cluster each task is placed at submission (`place-task.ts`, counting the work taken here but
  * not started against what is free), and default tasks still queued here spill to another node
  * when its report shows their resources free there (`respill`, in `task-spill.ts`). Sending a task
- * to its worker is `task-dispatch.ts`; ending tasks early (cancel, job end, group removal) is
- * `task-cancel.ts`.
+ * to its worker is `task-dispatch.ts`; matching queued tasks to leases (pipelining, yielding,
+ * ending a lease, lending a blocked one's CPU) is `task-lease.ts`; ending tasks early (cancel, job
+ * end, group removal) is `task-cancel.ts`.
  */
 import { NodeDiedError, WorkerCrashedError } from "../errors.ts";
 import { checkGroupDemand, type GroupPlacement, groupDemand, groupOf } from "../placement/pg-demand.ts";
@@ -26,15 +27,9 @@ import type { NodeContext } from "./node-context.ts";
 import { type Placer, placerOf } from "./place-task.ts";
 import type { ResourceSet } from "./resource-set.ts";
 import { cancelTask, endJob, evictGroup, type TaskEnds } from "./task-cancel.ts";
-import { dispatchTask } from "./task-dispatch.ts";
+import { drainQueue, endLease, lendWhileBlocked, reacquireAfterBlocked, stealFor } from "./task-lease.ts";
 import { compileDemand, demandOf, type ShapeQueue, type TaskRecord } from "./task-record.ts";
 import { TaskSpill } from "./task-spill.ts";
-
-/** Most tasks pipelined onto one worker ahead of the one it runs. */
-const MAX_PIPELINE = 1024;
-
-/** A lease that has not finished a task for this long is not given more tasks to queue. */
-const STUCK_MS = 2;
 
 export class TaskManager {
   readonly #ctx: NodeContext;
@@ -267,58 +262,14 @@ export class TaskManager {
       return;
     }
     this.#scheduling = true;
+    const ctx = this.#ctx;
     try {
       do {
         this.#again = false;
-        for (const q of this.#queues.values()) this.#drain(q);
+        for (const q of this.#queues.values()) drainQueue(ctx, q);
       } while (this.#again);
     } finally {
       this.#scheduling = false;
-    }
-  }
-
-  #drain(q: ShapeQueue): void {
-    const ctx = this.#ctx;
-    let now: number | undefined;
-    while (q.head < q.items.length) {
-      const rec = q.items[q.head] as TaskRecord;
-      if (rec.cancelled || rec.state !== "QUEUED") {
-        q.items[q.head++] = undefined as unknown as TaskRecord;
-        continue;
-      }
-      let w: WorkerProc | undefined;
-      const alloc = ctx.resources.tryAcquire(q.demand);
-      if (alloc !== undefined) {
-        w = ctx.pool.take(rec.env);
-        w.state = "LEASED";
-        w.alloc = alloc;
-        w.shape = rec.shape;
-        q.leases.add(w);
-      } else {
-        const backlog = q.items.length - q.head;
-        const depth = Math.min(MAX_PIPELINE, Math.ceil(backlog / Math.max(1, q.leases.size)));
-        now ??= performance.now();
-        let best: WorkerProc | undefined;
-        for (const l of q.leases) {
-          if (l.blocked > 0 || l.yielding || l.retired || l.inflight.length > depth) continue;
-          // A lease whose current task has run for a while may run for much longer: queueing behind
-          // it could leave work waiting while another lease frees up (head-of-line blocking).
-          if (l.inflight.length > 0 && now - l.lastProgress > STUCK_MS) continue;
-          if (best === undefined || l.inflight.length < best.inflight.length) best = l;
-        }
-        if (best === undefined) break;
-        w = best;
-      }
-      q.items[q.head++] = undefined as unknown as TaskRecord;
-      dispatchTask(ctx, rec, w);
-    }
-    if (q.head === q.items.length) {
-      q.items.length = 0;
-      q.head = 0;
-      this.#rebalance(q);
-    } else if (q.head > 1024 && q.head * 2 > q.items.length) {
-      q.items = q.items.slice(q.head);
-      q.head = 0;
     }
   }
 
@@ -414,52 +365,11 @@ export class TaskManager {
       const q = w.shape === undefined ? undefined : this.#queues.get(w.shape);
       const hasBacklog = q !== undefined && q.head < q.items.length;
       if (!hasBacklog || w.retired) {
-        this.#endLease(w);
-        if (q !== undefined) this.#stealFor(q);
+        endLease(this.#ctx, q, w);
+        if (q !== undefined) stealFor(q);
       }
     }
     this.schedule();
-  }
-
-  #endLease(w: WorkerProc): void {
-    const q = w.shape === undefined ? undefined : this.#queues.get(w.shape);
-    q?.leases.delete(w);
-    if (w.alloc !== undefined) this.#ctx.resources.release(w.alloc);
-    w.alloc = undefined;
-    w.blocked = 0;
-    this.#ctx.pool.giveBack(w);
-    this.#ctx.resourcesFreed();
-  }
-
-  /**
-   * Resources for another lease are free while a lease holds tasks it has not started (they were
-   * pipelined onto it while resources were short, e.g. during an actor's placement): ask the most
-   * loaded lease to hand them back, so they spread over new leases.
-   */
-  #rebalance(q: ShapeQueue): void {
-    let most: WorkerProc | undefined;
-    for (const l of q.leases) {
-      if (
-        l.inflight.length > 1 &&
-        !l.yielding &&
-        (most === undefined || l.inflight.length > most.inflight.length)
-      )
-        most = l;
-    }
-    if (most === undefined || !this.#ctx.resources.fits(q.demand)) return;
-    most.yielding = true;
-    most.send({ t: "yield" });
-  }
-
-  /** A lease went idle while another holds several queued tasks: ask that one to hand some back. */
-  #stealFor(q: ShapeQueue): void {
-    for (const l of q.leases) {
-      if (l.inflight.length > 1 && !l.yielding) {
-        l.yielding = true;
-        l.send({ t: "yield" });
-        return;
-      }
-    }
   }
 
   /** The worker handed back tasks it had not started. */
@@ -480,23 +390,11 @@ export class TaskManager {
 
   /** The running task of `w` waits in get/wait: lend its CPU and hand queued work elsewhere. */
   blocked(w: WorkerProc): void {
-    if (w.state !== "LEASED" || w.alloc === undefined) return;
-    w.blocked++;
-    if (w.blocked === 1) {
-      this.#ctx.resources.releaseCpuWhileBlocked(w.alloc);
-      if (w.inflight.length > 1 && !w.yielding) {
-        w.yielding = true;
-        w.send({ t: "yield" });
-      }
-      // The lent CPU may place a waiting actor too (a task that creates an actor and waits for it).
-      this.#ctx.resourcesFreed();
-    }
+    lendWhileBlocked(this.#ctx, w);
   }
 
   unblocked(w: WorkerProc): void {
-    if (w.state !== "LEASED" || w.alloc === undefined || w.blocked === 0) return;
-    w.blocked--;
-    if (w.blocked === 0) this.#ctx.resources.reacquireCpuAfterBlocked(w.alloc);
+    reacquireAfterBlocked(this.#ctx, w);
   }
 
   /** A task worker died: retry its running task if allowed; requeue the ones it had not started. */
