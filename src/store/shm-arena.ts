@@ -30,6 +30,39 @@ export interface HttpReceipt {
 const FETCH_RUNNING = 0;
 const FETCH_DONE = 1;
 
+/** Native transfers still running on this thread, with who waits for each. */
+const transfers = new Map<Pointer, { lib: NativeStore; done: (r: HttpReceipt) => void }>();
+let polling = false;
+
+/**
+ * Waits for native transfer `f` to end, then reads its outcome and frees it. One poller serves all
+ * of this thread's transfers (every millisecond while any runs), so many at once cost no more
+ * wake-ups than one.
+ */
+function watchTransfer(lib: NativeStore, f: Pointer, done: (r: HttpReceipt) => void): void {
+  transfers.set(f, { lib, done });
+  if (polling) return;
+  polling = true;
+  setTimeout(pollTransfers, 0);
+}
+
+function pollTransfers(): void {
+  for (const [f, { lib, done }] of transfers) {
+    const state = lib.rs_fetch_state(f);
+    if (state === FETCH_RUNNING) continue;
+    transfers.delete(f);
+    const receipt: HttpReceipt = {
+      ok: state === FETCH_DONE,
+      status: lib.rs_fetch_http_status(f),
+      message: new CString(asPointer(lib.rs_fetch_message(f))!).toString(),
+    };
+    lib.rs_fetch_free(f);
+    done(receipt);
+  }
+  if (transfers.size === 0) polling = false;
+  else setTimeout(pollTransfers, 1);
+}
+
 /** JavaScriptCore caps an ArrayBuffer over external memory at 4 GiB. */
 const WINDOW_SIZE = 2 ** 32;
 const WINDOW_STEP = 2 ** 31;
@@ -217,7 +250,7 @@ export class ShmArena {
    * (it only polls for the end). Resolves with the outcome; a transfer still running when the arena
    * closes is cancelled first.
    */
-  async receiveHttp(
+  receiveHttp(
     host: string,
     port: string,
     request: string,
@@ -238,20 +271,14 @@ export class ShmArena {
         idleLimitMs,
       ),
     );
-    if (f === null) return { ok: false, status: 0, message: `cannot start a transfer from ${host}:${port}` };
-    let wait = 0;
-    while (lib.rs_fetch_state(f) === FETCH_RUNNING) {
-      await Bun.sleep(wait);
-      wait = Math.min(wait + 0.5, 2);
+    if (f === null) {
+      return Promise.resolve({
+        ok: false,
+        status: 0,
+        message: `cannot start a transfer from ${host}:${port}`,
+      });
     }
-    const ok = lib.rs_fetch_state(f) === FETCH_DONE;
-    const receipt: HttpReceipt = {
-      ok,
-      status: lib.rs_fetch_http_status(f),
-      message: new CString(asPointer(lib.rs_fetch_message(f))!).toString(),
-    };
-    lib.rs_fetch_free(f);
-    return receipt;
+    return new Promise((resolve) => watchTransfer(lib, f, resolve));
   }
 
   /** Bytes usable at `offset` (the request rounded up to the block), or 0 if it is not a live allocation. */
