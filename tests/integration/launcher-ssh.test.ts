@@ -111,7 +111,10 @@ function writeMountSources(): void {
 }
 
 /** Writes `<name>.yaml` (and the sources it mounts) and returns its path. */
-function yaml(name: string, extra: { workerSetup?: string; workerIp?: string } = {}): string {
+function yaml(
+  name: string,
+  extra: { workerSetup?: string; workerIp?: string; mounts?: boolean } = {},
+): string {
   writeMountSources();
   const file = join(dir.path, `${name}.yaml`);
   writeFileSync(
@@ -127,10 +130,14 @@ auth:
   ssh_port: ${port}
 head: { port: 0, num_cpus: 1, object_store_memory: ${TEST_STORE_BYTES} }
 workers: { num_cpus: 1, resources: { side: 1 }, object_store_memory: ${TEST_STORE_BYTES} }
-file_mounts:
+${
+  extra.mounts === false
+    ? ""
+    : `file_mounts:
   "~/data": ./data
   "~/conf/settings.txt": ./settings.txt
-setup_commands: ["echo common >> ~/setup.log"]
+`
+}setup_commands: ["echo common >> ~/setup.log"]
 head_setup_commands: ["echo head-setup-ran"]
 worker_setup_commands: [${JSON.stringify(extra.workerSetup ?? "echo worker-setup-ran")}]
 `,
@@ -232,7 +239,9 @@ describe("rayts up with the ssh provider", () => {
   test.skipIf(NO_SSHD)(
     "a failing setup command stops up with a non-zero exit naming the node and the command",
     async () => {
-      const bad = yaml("sshbad", { workerSetup: "echo about to fail; exit 3" });
+      // No file_mounts: the head and the worker are one machine with one home here, and their two
+      // concurrent extractions into ~/data can collide (hosts of a real cluster have homes of their own).
+      const bad = yaml("sshbad", { workerSetup: "echo about to fail; exit 3", mounts: false });
       const r = await rayts(["up", bad]);
       expect(r.code).toBe(1);
       expect(r.stdout).toContain("(worker localhost) about to fail");
