@@ -11,6 +11,7 @@
 #include "rayts_fetch.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <pthread.h>
@@ -230,6 +231,33 @@ static int exchange(conn *c) {
   return read_body(c, f->size);
 }
 
+/*
+ * connect() on a non-blocking socket, waiting in short polls so a cancel is seen and a host that
+ * never answers (its SYNs dropped) is given up on after the idle limit instead of the kernel's
+ * minutes. Returns 0, an errno, or ECANCELED.
+ */
+static int connect_within(rs_fetch *f, int fd, const struct sockaddr *addr, socklen_t len) {
+  if (connect(fd, addr, len) == 0) return 0;
+  if (errno != EINPROGRESS) return errno;
+  uint32_t waited = 0;
+  for (;;) {
+    if (__atomic_load_n(&f->cancel, __ATOMIC_ACQUIRE)) return ECANCELED;
+    struct pollfd p = {.fd = fd, .events = POLLOUT};
+    int n = poll(&p, 1, POLL_MS);
+    if (n < 0 && errno != EINTR) return errno;
+    if (n > 0) {
+      int err = 0;
+      socklen_t size = sizeof err;
+      if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &size) != 0) return errno;
+      return err;
+    }
+    if (n == 0) {
+      waited += POLL_MS;
+      if (waited >= f->idle_limit_ms) return ETIMEDOUT;
+    }
+  }
+}
+
 static int connect_to(rs_fetch *f) {
   struct addrinfo hints = {.ai_family = AF_UNSPEC, .ai_socktype = SOCK_STREAM}, *found;
   int rc = getaddrinfo(f->host, f->port, &hints, &found);
@@ -239,18 +267,25 @@ static int connect_to(rs_fetch *f) {
   }
   int fd = -1, err = 0;
   for (struct addrinfo *a = found; a != NULL; a = a->ai_next) {
-    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC, a->ai_protocol);
+    fd = socket(a->ai_family, a->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK, a->ai_protocol);
     if (fd < 0) {
       err = errno;
       continue;
     }
-    if (connect(fd, a->ai_addr, a->ai_addrlen) == 0) break;
-    err = errno;
+    err = connect_within(f, fd, a->ai_addr, a->ai_addrlen);
+    if (err == 0) break;
     close(fd);
     fd = -1;
+    if (err == ECANCELED) break;
   }
   freeaddrinfo(found);
-  if (fd < 0) failf(f, "cannot connect to %s:%s: %s", f->host, f->port, strerror(err));
+  if (fd < 0) {
+    if (err == ECANCELED) failf(f, "cancelled");
+    else failf(f, "cannot connect to %s:%s: %s", f->host, f->port, strerror(err));
+    return -1;
+  }
+  /* Back to blocking mode: reads wait in poll() anyway, and sends of the small request finish. */
+  fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   return fd;
 }
 
