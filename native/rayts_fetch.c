@@ -322,10 +322,10 @@ static void *run(void *arg) {
   return NULL;
 }
 
-rs_fetch *rs_fetch_start(void *segment, const char *host, const char *port, const char *request,
-                         uint64_t offset, uint64_t size, uint32_t idle_limit_ms) {
+/* Starts the thread of a transfer into `dst` (`segment` NULL for memory outside any segment). */
+static rs_fetch *start(void *segment, uint8_t *dst, const char *host, const char *port, const char *request,
+                       uint64_t size, uint32_t idle_limit_ms) {
   if (strlen(host) >= sizeof ((rs_fetch *)0)->host || strlen(port) >= sizeof ((rs_fetch *)0)->port) return NULL;
-  if (offset + size > rs_capacity(segment)) return NULL;
   rs_fetch *f = calloc(1, sizeof *f);
   if (f == NULL) return NULL;
   f->request_len = strlen(request);
@@ -338,7 +338,7 @@ rs_fetch *rs_fetch_start(void *segment, const char *host, const char *port, cons
   strcpy(f->host, host);
   strcpy(f->port, port);
   f->segment = segment;
-  f->dst = (uint8_t *)rs_data(segment) + offset;
+  f->dst = dst;
   f->size = size;
   f->idle_limit_ms = idle_limit_ms;
   f->state = RS_FETCH_RUNNING;
@@ -358,6 +358,18 @@ rs_fetch *rs_fetch_start(void *segment, const char *host, const char *port, cons
     f->state = RS_FETCH_FAILED;
   }
   return f;
+}
+
+rs_fetch *rs_fetch_start(void *segment, const char *host, const char *port, const char *request,
+                         uint64_t offset, uint64_t size, uint32_t idle_limit_ms) {
+  if (offset + size > rs_capacity(segment)) return NULL;
+  return start(segment, (uint8_t *)rs_data(segment) + offset, host, port, request, size, idle_limit_ms);
+}
+
+rs_fetch *rs_fetch_start_into(void *dst, const char *host, const char *port, const char *request,
+                              uint64_t size, uint32_t idle_limit_ms) {
+  if (dst == NULL && size > 0) return NULL;
+  return start(NULL, dst, host, port, request, size, idle_limit_ms);
 }
 
 int32_t rs_fetch_state(rs_fetch *f) { return __atomic_load_n(&f->state, __ATOMIC_ACQUIRE); }

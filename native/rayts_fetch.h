@@ -21,6 +21,12 @@ typedef struct rs_fetch rs_fetch;
  */
 rs_fetch *rs_fetch_start(void *segment, const char *host, const char *port, const char *request,
                          uint64_t offset, uint64_t size, uint32_t idle_limit_ms);
+/*
+ * The same into `size` bytes of memory at `dst` that belong to the caller (kept alive and in place
+ * until the transfer ended); no segment's rs_close cancels it.
+ */
+rs_fetch *rs_fetch_start_into(void *dst, const char *host, const char *port, const char *request,
+                              uint64_t size, uint32_t idle_limit_ms);
 int32_t rs_fetch_state(rs_fetch *f);
 /* The response's status code (0 before the status line arrived). */
 int32_t rs_fetch_http_status(rs_fetch *f);

@@ -35,6 +35,10 @@ const symbols = {
     args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.u64, FFIType.u32],
     returns: FFIType.ptr,
   },
+  rs_fetch_start_into: {
+    args: [FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.ptr, FFIType.u64, FFIType.u32],
+    returns: FFIType.ptr,
+  },
   rs_fetch_state: { args: [FFIType.ptr], returns: FFIType.i32 },
   rs_fetch_http_status: { args: [FFIType.ptr], returns: FFIType.i32 },
   rs_fetch_received: { args: [FFIType.ptr], returns: FFIType.u64_fast },

@@ -7,6 +7,7 @@ import { statfsSync } from "node:fs";
 import { constants } from "node:os";
 import { RaytsError } from "../errors.ts";
 import { asPointer, NativeError, type NativeStore, nativeStore } from "./native-lib.ts";
+import { type HttpReceipt, watchTransfer } from "./native-transfer.ts";
 
 /** Allocator counters. `used` counts whole blocks (payload rounded up to 64 bytes plus 24 bytes of tags). */
 export interface ArenaStats {
@@ -18,50 +19,6 @@ export interface ArenaStats {
 }
 
 type ArenaState = "open" | "closed";
-
-/** How {@link ShmArena.receiveHttp} ended: `status` is the HTTP status (0 if none arrived). */
-export interface HttpReceipt {
-  ok: boolean;
-  status: number;
-  message: string;
-}
-
-/** `rs_fetch_state` values (`native/rayts_fetch.h`). */
-const FETCH_RUNNING = 0;
-const FETCH_DONE = 1;
-
-/** Native transfers still running on this thread, with who waits for each. */
-const transfers = new Map<Pointer, { lib: NativeStore; done: (r: HttpReceipt) => void }>();
-let polling = false;
-
-/**
- * Waits for native transfer `f` to end, then reads its outcome and frees it. One poller serves all
- * of this thread's transfers (every millisecond while any runs), so many at once cost no more
- * wake-ups than one.
- */
-function watchTransfer(lib: NativeStore, f: Pointer, done: (r: HttpReceipt) => void): void {
-  transfers.set(f, { lib, done });
-  if (polling) return;
-  polling = true;
-  setTimeout(pollTransfers, 0);
-}
-
-function pollTransfers(): void {
-  for (const [f, { lib, done }] of transfers) {
-    const state = lib.rs_fetch_state(f);
-    if (state === FETCH_RUNNING) continue;
-    transfers.delete(f);
-    const receipt: HttpReceipt = {
-      ok: state === FETCH_DONE,
-      status: lib.rs_fetch_http_status(f),
-      message: new CString(asPointer(lib.rs_fetch_message(f))!).toString(),
-    };
-    lib.rs_fetch_free(f);
-    done(receipt);
-  }
-  if (transfers.size === 0) polling = false;
-  else setTimeout(pollTransfers, 1);
-}
 
 /** JavaScriptCore caps an ArrayBuffer over external memory at 4 GiB. */
 const WINDOW_SIZE = 2 ** 32;

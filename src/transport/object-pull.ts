@@ -9,6 +9,7 @@
  * store.seal(id, { payload: { t: 1, off, size }, err: false }, undefined);
  */
 import { RaytsError } from "../errors.ts";
+import { receiveHttpInto } from "../store/native-transfer.ts";
 import type { ObjectStore } from "../store/object-store.ts";
 import type { ShmArena } from "../store/shm-arena.ts";
 import { authHeaders } from "./token.ts";
@@ -128,17 +129,17 @@ function splitAddress(address: string): { host: string; port: string } {
   return { host: m[1] as string, port: m[2] as string };
 }
 
-/** Receives `GET /objects/:id` from `address` into `[off, off + size)` on the store's native thread. */
+/**
+ * Receives `GET /objects/:id` from `address` on the native thread: into `[off, off + size)` of the
+ * store's arena, or into `into` (memory of this process) for a process without a store.
+ */
 async function pullNative(
-  store: ObjectStore,
   address: string,
   token: string,
   id: string,
-  off: number,
-  size: number,
+  dest: { store: ObjectStore; off: number; size: number } | { into: Uint8Array },
   what: string,
 ): Promise<void> {
-  const arena = arenaOf(store, what);
   // The token goes into a header line: a control character in it could end the line early.
   if ([...token].some((ch) => ch < " " || ch === "\x7f")) {
     throw new ObjectTransferError(`${what}: the token has control characters`);
@@ -147,7 +148,17 @@ async function pullNative(
   const request =
     `GET /objects/${encodeURIComponent(id)} HTTP/1.1\r\nHost: ${address}\r\n` +
     `Authorization: Bearer ${token}\r\nConnection: close\r\n\r\n`;
-  const r = await arena.receiveHttp(host, port, request, off, size, PULL_IDLE_LIMIT_MS);
+  const r =
+    "into" in dest
+      ? await receiveHttpInto(host, port, request, dest.into, PULL_IDLE_LIMIT_MS)
+      : await arenaOf(dest.store, what).receiveHttp(
+          host,
+          port,
+          request,
+          dest.off,
+          dest.size,
+          PULL_IDLE_LIMIT_MS,
+        );
   if (!r.ok) throw new ObjectTransferError(`${what} failed: ${r.message}`);
 }
 
@@ -168,7 +179,7 @@ export async function pullObject(
     const t0 = performance.now();
     const off = store.allocShm(size);
     try {
-      await pullNative(store, address, token, id, off, size, what);
+      await pullNative(address, token, id, { store, off, size }, what);
       require("node:fs").appendFileSync(
         "/tmp/xfer.log",
         `XFER pid=${process.pid} off=${off} ms=${(performance.now() - t0).toFixed(1)} used=${store.arena?.stats().used} at=${Date.now() % 100000}\n`,
@@ -231,8 +242,9 @@ export async function pushObject(
 
 /**
  * Pulls object `id` (`size` bytes) from the node at `address` into memory: for a process that has
- * no attached store to pull into (a driver on another machine). Throws ObjectTransferError on a
- * refused request, a dropped connection or a body of the wrong length.
+ * no attached store to pull into (a driver on another machine). A body of 1 MiB or more is received
+ * by the native thread straight into the result. Throws ObjectTransferError on a refused request,
+ * a dropped connection or a body of the wrong length.
  */
 export async function pullObjectBytes(
   address: string,
@@ -241,8 +253,12 @@ export async function pullObjectBytes(
   size: number,
 ): Promise<Uint8Array> {
   const what = `Pulling object ${id} from ${address}`;
-  const body = await getObjectBody(address, token, id, what);
   const out = new Uint8Array(size);
+  if (size >= NATIVE_PULL_BYTES) {
+    await pullNative(address, token, id, { into: out }, what);
+    return out;
+  }
+  const body = await getObjectBody(address, token, id, what);
   await readBodyIntoView(body, out, what);
   return out;
 }

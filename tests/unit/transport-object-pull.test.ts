@@ -6,7 +6,13 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { ObjectStore } from "../../src/store/object-store.ts";
 import { ShmArena } from "../../src/store/shm-arena.ts";
-import { ObjectTransferError, OwnerClient, pullObject, pushObject } from "../../src/transport/object-pull.ts";
+import {
+  ObjectTransferError,
+  OwnerClient,
+  pullObject,
+  pullObjectBytes,
+  pushObject,
+} from "../../src/transport/object-pull.ts";
 import { objectRoutes } from "../../src/transport/object-routes.ts";
 import { startTransportServer, type TransportServer } from "../../src/transport/transport-server.ts";
 
@@ -107,6 +113,28 @@ describe("object transfer client", () => {
       expect(here.arena!.slice(got, size)).toEqual(bytes.slice());
       here.freeShm(got);
     }
+  });
+
+  test("a process without a store pulls small and large objects into memory; a wrong token is refused", async () => {
+    const there = makeStore();
+    const address = serve(there);
+    for (const [id, size] of [
+      ["small-bytes", 5000],
+      ["large-bytes", 2 * 1024 * 1024 + 9],
+    ] as const) {
+      const off = there.allocShm(size);
+      const bytes = there.arena!.slice(off, size);
+      for (let i = 0; i < size; i++) bytes[i] = (i * 11 + 3) & 0xff;
+      there.expect(id);
+      there.addRef(id);
+      there.seal(id, { payload: { t: 1, off, size }, err: false }, undefined);
+      const got = await pullObjectBytes(address, TOKEN, id, size);
+      expect(Buffer.compare(Buffer.from(got), Buffer.from(bytes))).toBe(0);
+      await expect(pullObjectBytes(address, "w".repeat(32), id, size)).rejects.toThrow(/HTTP 401/);
+    }
+    await expect(pullObjectBytes(address, TOKEN, "nope", 2 * 1024 * 1024)).rejects.toThrow(
+      /HTTP 404.*Unknown object/,
+    );
   });
 
   test("an object freed while its body streams keeps its block until the body is sent", async () => {
