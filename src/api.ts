@@ -138,7 +138,7 @@ export async function cancel(
 ): Promise<void> {
   if (!(ref instanceof ObjectRef)) throw new TypeError(`cancel() takes an ObjectRef: got ${typeName(ref)}`);
   const core = ensureCore();
-  core.api.cancel(core.caller, ref.id, opts?.force === true, opts?.recursive !== false);
+  await core.api.cancel(core.caller, ref.id, opts?.force === true, opts?.recursive !== false);
 }
 
 /**

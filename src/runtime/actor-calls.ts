@@ -102,6 +102,30 @@ export function sealCall(ctx: NodeContext, call: CallRecord, payload: Payload): 
  * TaskCancelledError at once and told to stop at its next await. `force` is refused (see
  * `ActorManager.cancelCall`). Nothing happens when no actor has the call.
  */
+/**
+ * Call `taskId` of an actor's record (local or remote: queued, or in flight), where it is (its queue
+ * index, or -1 in flight) and the error its results get; undefined when it is not this actor's.
+ * A forced cancel throws: a method stopped mid-way would leave the actor's state half-changed.
+ */
+export function callToCancel<C extends { spec: { taskId: string; name: string } }>(
+  rec: { readonly queue: C[]; readonly inflight: Map<string, C> },
+  taskId: string,
+  force: boolean,
+): { call: C; queued: number; error: TaskCancelledError } | undefined {
+  const queued = rec.queue.findIndex((c) => c.spec.taskId === taskId);
+  const call = queued >= 0 ? rec.queue[queued] : rec.inflight.get(taskId);
+  if (call === undefined) return undefined;
+  if (force) {
+    throw new TypeError(
+      `Cannot force-cancel actor call ${call.spec.name}: a method stopped mid-way would leave the actor's state half-changed; kill the actor instead`,
+    );
+  }
+  const error = new TaskCancelledError(
+    `Actor call ${call.spec.name} was cancelled: cancel() was called on it`,
+  );
+  return { call, queued, error };
+}
+
 export function cancelActorCall(
   ctx: NodeContext,
   actors: Iterable<ActorRecord>,
@@ -109,18 +133,10 @@ export function cancelActorCall(
   force: boolean,
 ): void {
   for (const rec of actors) {
-    const queued = rec.queue.findIndex((c) => c.spec.taskId === taskId);
-    const call = queued >= 0 ? rec.queue[queued] : rec.inflight.get(taskId);
-    if (call === undefined) continue;
-    if (force) {
-      throw new TypeError(
-        `Cannot force-cancel actor call ${call.spec.name}: a method stopped mid-way would leave the actor's state half-changed; kill the actor instead`,
-      );
-    }
-    const err = new TaskCancelledError(
-      `Actor call ${call.spec.name} was cancelled: cancel() was called on it`,
-    );
-    sealCall(ctx, call, ctx.errorPayload(err));
+    const found = callToCancel(rec, taskId, force);
+    if (found === undefined) continue;
+    const { call, queued, error } = found;
+    sealCall(ctx, call, ctx.errorPayload(error));
     if (queued >= 0) {
       rec.queue.splice(queued, 1);
       ctx.unpinArgs(call.spec.argRefs, call.spec.contained);

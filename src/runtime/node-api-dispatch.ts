@@ -80,7 +80,6 @@ const CASTS: Record<string, Cast> = {
   borrowObjects: (api, c, a) => api.borrowObjects(c, strs(a[0], "ids"), str(a[1], "owner")),
   jobEnded: (api, c, a) => api.jobEnded(c, str(a[0], "job")),
   unpin: (api, c, a) => api.unpin(c, str(a[0], "id")),
-  cancel: (api, c, a) => api.cancel(c, str(a[0], "object id"), a[1] === true, a[2] !== false),
   releaseActorName: (api, c, a) =>
     api.releaseActorName(c, str(a[0], "namespace"), str(a[1], "name"), str(a[2], "actor id")),
   killActor: (api, c, a) =>
@@ -92,6 +91,7 @@ const CASTS: Record<string, Cast> = {
 
 /** Methods that answer (the reply carries the resolved value or the error). */
 const CALLS: Record<string, Call> = {
+  cancel: async (api, c, a) => api.cancel(c, str(a[0], "object id"), a[1] === true, a[2] !== false),
   freeObjects: (api, c, a) => api.freeObjects(c, strs(a[0], "ids")),
   getObjects: (api, c, a) => api.getObjects(c, strs(a[0], "ids"), optNum(a[1], "timeoutMs")),
   waitObjects: (api, c, a) =>

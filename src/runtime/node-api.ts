@@ -46,7 +46,8 @@ export interface NodeApi {
   removeRefs(caller: CallerId, ids: readonly string[]): void;
   /** A caller stopped reading a zero-copy view of a shm object. */
   unpin(caller: CallerId, id: string): void;
-  cancel(caller: CallerId, objectId: string, force: boolean, recursive: boolean): void;
+  /** Cancels a task or actor call; rejects (throws here) when it cannot be, e.g. a forced actor call. */
+  cancel(caller: CallerId, objectId: string, force: boolean, recursive: boolean): void | Promise<void>;
   /** `home`: the node holding the actor's record, when the caller's node may not know it. */
   killActor(caller: CallerId, actorId: string, noRestart: boolean, home?: string): void;
   getNamedActor(name: string, namespace: string): Promise<ActorHandleState | undefined>;

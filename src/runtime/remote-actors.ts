@@ -16,12 +16,13 @@
  * A proxy record (`proxy`) stands for an actor this node knows only from a handle: its calls go to
  * the node holding the actor's record (the handle's home) the same way, and that node does the rest.
  */
-import { ActorDiedError, NodeDiedError, RaytsError, TaskCancelledError } from "../errors.ts";
+import { ActorDiedError, NodeDiedError, RaytsError } from "../errors.ts";
 import type { RemoteLink } from "../scheduler/cluster-view.ts";
 import { toRemote } from "../scheduler/forward-task.ts";
 import type { NodeContext } from "../scheduler/node-context.ts";
 import { shipOptions } from "../shipping/ship-env.ts";
 import { PeerClosedError } from "../transport/transport-errors.ts";
+import { callToCancel } from "./actor-calls.ts";
 import type { ActorState } from "./actor-record.ts";
 import { objectIdFor } from "./ids.ts";
 import type { CallerId } from "./node-api.ts";
@@ -488,27 +489,16 @@ export class RemoteActors {
   /** Cancels a call of one of these actors; false when `taskId` is not one of theirs. */
   cancelCall(taskId: string, force: boolean): boolean {
     for (const rec of this.#actors.values()) {
-      const queued = rec.queue.findIndex((c) => c.spec.taskId === taskId);
-      const call = queued >= 0 ? rec.queue[queued] : rec.inflight.get(taskId);
-      if (call === undefined) continue;
-      if (force) {
-        throw new TypeError(
-          `Cannot force-cancel actor call ${call.spec.name}: a method stopped mid-way would leave the actor's state half-changed; kill the actor instead`,
-        );
-      }
-      sealCall(
-        this.#ctx,
-        call,
-        this.#ctx.errorPayload(
-          new TaskCancelledError(`Actor call ${call.spec.name} was cancelled: cancel() was called on it`),
-        ),
-      );
+      const found = callToCancel(rec, taskId, force);
+      if (found === undefined) continue;
+      const { call, queued, error } = found;
+      sealCall(this.#ctx, call, this.#ctx.errorPayload(error));
       if (queued >= 0) {
         rec.queue.splice(queued, 1);
         releaseCall(this.#ctx, call);
       } else if (rec.link !== undefined && !rec.link.closed) {
         const first = call.returnIds[0] ?? objectIdFor(taskId, 1);
-        rec.link.api.cancel(rec.link.caller, first, false, false);
+        void Promise.resolve(rec.link.api.cancel(rec.link.caller, first, false, false)).catch(() => {});
       }
       return true;
     }

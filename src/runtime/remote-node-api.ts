@@ -63,8 +63,8 @@ export abstract class RemoteNodeApi implements NodeApi {
   unpin(_c: CallerId, id: string): void {
     this.cast("unpin", [id]);
   }
-  cancel(_c: CallerId, objectId: string, force: boolean, recursive: boolean): void {
-    this.cast("cancel", [objectId, force, recursive]);
+  cancel(_c: CallerId, objectId: string, force: boolean, recursive: boolean): Promise<void> {
+    return this.call("cancel", [objectId, force, recursive]);
   }
   killActor(_c: CallerId, actorId: string, noRestart: boolean, home?: string): void {
     this.cast("killActor", home === undefined ? [actorId, noRestart] : [actorId, noRestart, home]);

@@ -40,4 +40,16 @@ describe("actors called from any node", () => {
       afterKill: "ActorDiedError",
     });
   });
+
+  test("a driver cancels a queued and a running call of an actor on another node; force is refused", async () => {
+    await using cluster = await startCluster({ numCpus: 1 });
+    const b = await cluster.addNode({ numCpus: 1 });
+    const job = resolve(import.meta.dir, "..", "fixtures", "cluster-actor-cancel-job.ts");
+    const r = reportOf(await cluster.rayts(driverArgs(cluster, job, b.nodeId)));
+    expect(r.where).toBe(b.nodeId);
+    expect(r.queued).toBe("ERR_TASK_CANCELLED");
+    expect(r.running).toBe("ERR_TASK_CANCELLED");
+    expect(r.force).toContain("kill the actor instead");
+    expect(r.after).toBe(b.nodeId);
+  });
 });
