@@ -14,6 +14,11 @@ export function makeEnvFixtures(dir: string): void {
     mkdirSync(join(dir, name), { recursive: true });
     writeFileSync(join(dir, name, "data.txt"), `${name}\n`);
   }
+  makeEnvPackage(dir);
+}
+
+/** `dir/envpkg.tgz`: a local package `envpkg` whose main module exports `{ answer: 42 }`. */
+export function makeEnvPackage(dir: string): void {
   const pkg = join(dir, "pkgsrc", "package");
   mkdirSync(pkg, { recursive: true });
   writeFileSync(

@@ -10,6 +10,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { PRELUDE } from "../fixtures/tasks-job-runner.ts";
 import { runScript, type TempDir, tempDir } from "../harness.ts";
+import { makeEnvPackage } from "../runtime-env-helpers.ts";
 
 setDefaultTimeout(60_000);
 
@@ -25,14 +26,7 @@ function makeFixtures(dir: string): void {
   writeFileSync(join(app, "data.txt"), "hello from app\n");
   writeFileSync(join(app, "debug.log"), "left out\n");
   writeFileSync(join(app, "lib", "helper.ts"), "export const twice = (x: number) => x * 2;\n");
-  const pkg = join(dir, "pkgsrc", "package");
-  mkdirSync(pkg, { recursive: true });
-  writeFileSync(
-    join(pkg, "package.json"),
-    JSON.stringify({ name: "envpkg", version: "1.0.0", main: "index.js" }),
-  );
-  writeFileSync(join(pkg, "index.js"), "module.exports = { answer: 42 };\n");
-  sh(["tar", "-czf", join(dir, "envpkg.tgz"), "-C", join(dir, "pkgsrc"), "package"], dir);
+  makeEnvPackage(dir);
 }
 
 // biome-ignore lint/suspicious/noExplicitAny: the report is whatever JSON the script printed.
